@@ -1,0 +1,32 @@
+#pragma once
+// The autograd part of a TensorImpl; only tensors that take part in autograd have one.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "autograd/node.h"
+
+namespace ember::autograd {
+
+struct AutogradMeta {
+  bool requires_grad = false;
+  bool retains_grad = false;
+  /// Output of a recorded view op: in-place writes to it are refused (see docs/autograd.md).
+  bool is_view = false;
+  Tensor grad;
+  /// The node that produced this tensor; null for leaves.
+  std::shared_ptr<Node> grad_fn;
+  uint32_t output_nr = 0;
+  /// The leaf's AccumulateGrad, shared by every graph that uses the leaf.
+  std::weak_ptr<Node> grad_accumulator;
+  /// Hooks on a leaf's gradient, run by AccumulateGrad before it accumulates.
+  std::vector<TensorHook> leaf_hooks;
+};
+
+/// The metadata of t, created on first use.
+AutogradMeta& meta_of(const Tensor& t);
+/// The metadata of t, or null.
+inline AutogradMeta* maybe_meta(const Tensor& t) { return t.impl()->autograd.get(); }
+
+}  // namespace ember::autograd

@@ -1,0 +1,63 @@
+#pragma once
+// The kernel interface the op layer calls. Kernels do no shape checks and no autograd: the
+// op layer (tensor/*.cpp) has already checked, broadcast (stride-0 views) and converted the
+// inputs, and allocated the output. CPU kernels live in kernels/cpu/, CUDA ones with the
+// same file names in kernels/cuda/.
+#include <cstdint>
+#include <optional>
+
+#include "tensor/tensor.h"
+
+namespace ember::kernels {
+
+enum class UnaryOp : uint8_t {
+  Neg, Abs, Sign, Exp, Log, Log1p, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, Erf,
+  Gelu, GeluTanh, Silu, PowScalar, Clamp, LogicalNot,
+};
+/// Parameters of PowScalar (a = exponent) and Clamp (a = min, b = max, when present).
+struct UnaryArgs {
+  double a = 0, b = 0;
+  bool has_a = false, has_b = false;
+};
+
+enum class BinaryOp : uint8_t {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr,
+};
+/// True for ops whose output is kBool.
+constexpr bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+
+enum class ReduceOp : uint8_t { Sum, Prod, Max, Min };
+
+namespace cpu {
+/// out = op(in); in and out have the same shape; dtypes as the op layer chose.
+void unary(UnaryOp op, const Tensor& in, const Tensor& out, const UnaryArgs& args = {});
+/// out = a op b; a and b are views already broadcast to out's shape, of one dtype;
+/// alpha scales b for Add and Sub.
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out, double alpha = 1);
+/// out = cond ? a : b, all views of out's shape; a, b and out share a dtype.
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+/// dst = src converted to dst's dtype; src is a view of dst's shape.
+void copy(const Tensor& src, const Tensor& dst);
+/// Every element of dst set to value.
+void fill(const Tensor& dst, const Scalar& value);
+/// Reduces `in` over dims (sorted) into out (shape of in with those dims set to 1, then
+/// squeezed or not: out is contiguous with in's kept sizes). For Max/Min, indices (int64)
+/// receives the position along the single reduced dim when defined.
+void reduce(ReduceOp op, const Tensor& in, const Shape& dims, const Tensor& out, const Tensor& indices = {});
+/// Softmax or log-softmax along dim of a contiguous input into a contiguous output.
+void softmax(const Tensor& in, int64_t dim, bool log, const Tensor& out);
+/// out[b] = a[b] @ b[b] for 3-D views (any strides); out is contiguous.
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
+/// out = x indexed along dim by index (index_select).
+void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
+/// out[... i ...] = x[... index[... i ...] ...] along dim (gather).
+void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
+/// out[... index[... i ...] ...] += src[... i ...] along dim; out already holds the base.
+void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
+/// out.select(dim, index[i]) += source.select(dim, i); out already holds the base.
+void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source);
+/// Fills out with uniform [0, 1) or standard normal numbers from (seed, offset).
+void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset);
+}  // namespace cpu
+
+}  // namespace ember::kernels

@@ -1,0 +1,29 @@
+#include "tensor/device.h"
+
+#include "tensor/error.h"
+
+namespace ember {
+
+Device::Device(const std::string& spec) {
+  if (spec == "cpu") {
+    type = kCPU;
+    index = 0;
+    return;
+  }
+  EMBER_CHECK(spec.rfind("cuda", 0) == 0, "Device", "Expected one of cpu, cuda device type at start of device string: ",
+              spec);
+  type = kCUDA;
+  index = 0;
+  if (spec.size() > 4) {
+    EMBER_CHECK(spec[4] == ':' && spec.size() > 5 && spec.find_first_not_of("0123456789", 5) == std::string::npos,
+                "Device", "Invalid device string: '", spec, "'");
+    index = static_cast<int8_t>(std::stoi(spec.substr(5)));
+  }
+}
+
+std::string Device::str() const {
+  if (type == kCPU) return "cpu";
+  return "cuda:" + std::to_string(index);
+}
+
+}  // namespace ember

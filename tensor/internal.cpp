@@ -1,0 +1,37 @@
+#include "tensor/internal.h"
+
+#include "kernels/kernels.h"
+
+namespace ember {
+
+const char* dtype_name(ScalarType t) {
+  switch (t) {
+    case kFloat32: return "float32";
+    case kFloat64: return "float64";
+    case kInt64: return "int64";
+    case kBool: return "bool";
+  }
+  return "unknown";
+}
+
+namespace internal {
+
+Tensor cast(const Tensor& t, ScalarType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = new_tensor(t.sizes(), dtype, t.device());
+  kernels::cpu::copy(t, out);
+  return out;
+}
+
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  EMBER_CHECK(a.device() == b.device(), op,
+              "Expected all tensors to be on the same device, but found at least two devices, ", a.device().str(),
+              " and ", b.device().str(), "!");
+}
+
+void check_defined(const Tensor& t, const char* op) {
+  EMBER_CHECK(t.defined(), op, "expected a defined tensor but got an undefined one");
+}
+
+}  // namespace internal
+}  // namespace ember

@@ -1,0 +1,57 @@
+#include "tensor/storage.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "tensor/error.h"
+
+namespace ember {
+namespace {
+
+constexpr size_t kAlignment = 64;
+constexpr size_t kInlineBytes = 64;
+
+void* cpu_allocate(size_t nbytes) {
+  size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  EMBER_CHECK(p != nullptr, "allocate", "out of memory allocating ", nbytes, " bytes on cpu");
+  return p;
+}
+void cpu_release(void* p, size_t) { std::free(p); }
+
+DeviceAllocator g_allocators[2] = {{cpu_allocate, cpu_release}, {nullptr, nullptr}};
+
+// A small CPU tensor keeps its bytes inside the Storage object itself: one allocation
+// (shared with the control block by make_shared) instead of two.
+struct InlineStorage final : Storage {
+  alignas(kAlignment) unsigned char bytes[kInlineBytes];
+  explicit InlineStorage(size_t nbytes) : Storage(nullptr, nbytes, Device(kCPU)) {
+    data_ = bytes;
+    owns_ = false;
+  }
+};
+
+}  // namespace
+
+void set_device_allocator(DeviceType t, DeviceAllocator a) { g_allocators[static_cast<int>(t)] = a; }
+
+std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
+  if (device.is_cpu() && nbytes <= kInlineBytes) return std::make_shared<InlineStorage>(nbytes);
+  const DeviceAllocator& a = g_allocators[static_cast<int>(device.type)];
+  EMBER_CHECK(a.allocate != nullptr, "allocate", "device ", device.str(),
+              " is not available: ember was built without CUDA support or no GPU was found");
+  return std::make_shared<Storage>(a.allocate(nbytes), nbytes, device);
+}
+
+std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner) {
+  auto s = std::make_shared<Storage>(data, nbytes, device);
+  s->owns_ = false;
+  s->owner_ = std::move(owner);
+  return s;
+}
+
+Storage::~Storage() {
+  if (owns_ && data_ != nullptr) g_allocators[static_cast<int>(device_.type)].release(data_, nbytes_);
+}
+
+}  // namespace ember
