@@ -22,6 +22,11 @@ struct AutogradMeta {
   std::weak_ptr<Node> grad_accumulator;
   /// Hooks on a leaf's gradient, run by AccumulateGrad before it accumulates.
   std::vector<TensorHook> leaf_hooks;
+  /// A row-sparse gradient (rows `sparse_grad_indices` of the leaf, values
+  /// `sparse_grad_values`), written by ops such as EmbeddingBag(sparse=true) instead of a
+  /// dense .grad() so that an optimizer step touches only the rows a batch used.
+  Tensor sparse_grad_indices;
+  Tensor sparse_grad_values;
 };
 
 /// The metadata of t, created on first use.

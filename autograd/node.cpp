@@ -18,21 +18,27 @@ std::atomic<int64_t> g_live_nodes{0};
 thread_local std::vector<std::shared_ptr<Node>> g_doomed;
 thread_local bool g_draining = false;
 
-void adopt_if_last_owner(std::shared_ptr<Node>& n) {
-  if (n && n.use_count() == 1) g_doomed.push_back(std::move(n));
-}
 }  // namespace
 
 Node::Node() : sequence_nr(g_next_sequence_nr++) { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
 
 Node::~Node() {
   g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
-  for (Edge& e : next_edges) adopt_if_last_owner(e.node);
+  // Gather every reference this node holds to other nodes: its edges, and the grad_fn of
+  // saved inputs that only this node still holds. A node referenced twice (by an edge and
+  // a saved input) appears twice; dropping the first copy leaves the second as last owner.
+  SmallVector<std::shared_ptr<Node>, 4> held;
+  for (Edge& e : next_edges)
+    if (e.node) held.push_back(std::move(e.node));
   for (SavedTensor& s : saved) {
-    // A saved input that only we hold would release its grad_fn here, recursively.
     Tensor& t = s.raw();
-    if (t.defined() && t.impl_ptr().use_count() == 1 && t.impl()->autograd)
-      adopt_if_last_owner(t.impl()->autograd->grad_fn);
+    if (t.defined() && t.impl_ptr().use_count() == 1 && t.impl()->autograd && t.impl()->autograd->grad_fn)
+      held.push_back(std::move(t.impl()->autograd->grad_fn));
+    s.reset();
+  }
+  for (std::shared_ptr<Node>& n : held) {
+    if (n.use_count() == 1) g_doomed.push_back(std::move(n));
+    else n.reset();
   }
   if (g_draining) return;
   g_draining = true;

@@ -5,6 +5,7 @@
 // same file names in kernels/cuda/.
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "tensor/tensor.h"
 
@@ -48,14 +49,19 @@ void reduce(ReduceOp op, const Tensor& in, const Shape& dims, const Tensor& out,
 void softmax(const Tensor& in, int64_t dim, bool log, const Tensor& out);
 /// out[b] = a[b] @ b[b] for 3-D views (any strides); out is contiguous.
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
-/// out = x indexed along dim by index (index_select).
+// Index kernels: index is int64 with values already checked against the indexed size (see
+// index_min_max); any operand may have any strides; 0-d operands count as shape [1].
+/// out = x indexed along dim by the 1-D index (index_select).
 void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
-/// out[... i ...] = x[... index[... i ...] ...] along dim (gather).
+/// out[... i ...] = x[... index[... i ...] ...] along dim (gather); out has index's shape.
 void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
-/// out[... index[... i ...] ...] += src[... i ...] along dim; out already holds the base.
+/// out[... index[... i ...] ...] += src[... i ...] along dim over index's shape; out already
+/// holds the base (bool adds as logical or).
 void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
 /// out.select(dim, index[i]) += source.select(dim, i); out already holds the base.
 void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source);
+/// Smallest and largest value of a non-empty int64 tensor (for bounds checks and one_hot).
+std::pair<int64_t, int64_t> index_min_max(const Tensor& index);
 /// Fills out with uniform [0, 1) or standard normal numbers from (seed, offset).
 void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset);
 }  // namespace cpu

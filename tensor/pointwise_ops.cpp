@@ -153,6 +153,15 @@ Tensor& inplace(Tensor& a, const Tensor& result, const char* op) {
   return a;
 }
 
+// b as a view of a's shape, for an in-place op writing into a.
+Tensor broadcast_into(const Tensor& a, const Tensor& b, const char* op) {
+  if (b.sizes() == a.sizes()) return b;
+  Shape shape = broadcast_shapes(a.sizes(), b.sizes(), op);
+  EMBER_CHECK(shape == a.sizes(), op, "output with shape ", shape_text(a.sizes()),
+              " doesn't match the broadcast shape ", shape_text(shape));
+  return internal::broadcast_to(b, shape);
+}
+
 // The first operand of a recorded in-place op: a copy, so that the formula's saved value is
 // not the one the op is about to overwrite (that would fail the version check).
 Tensor autograd_input(const Tensor& a) { return autograd::GradMode::is_enabled() ? clone(a) : a; }
@@ -299,7 +308,7 @@ Tensor& add_(Tensor& a, const Tensor& b, const Scalar& alpha) {
   if (!autograd::needs_grad(a, b) && a.dtype() == result_type(a, b) && b.dtype() == a.dtype() && a.is_contiguous()) {
     // Fast path: write straight into a (no temporary).
     autograd::check_inplace(a, "add_");
-    kernels::cpu::binary(BinaryOp::Add, a, internal::broadcast_to(b, a.sizes()), a, alpha.to_double());
+    kernels::cpu::binary(BinaryOp::Add, a, broadcast_into(a, b, "add_"), a, alpha.to_double());
     a.impl()->storage->bump_version();
     return a;
   }
@@ -311,7 +320,7 @@ Tensor& sub_(Tensor& a, const Tensor& b, const Scalar& alpha) {
 Tensor& mul_(Tensor& a, const Tensor& b) {
   if (!autograd::needs_grad(a, b) && b.dtype() == a.dtype() && a.is_contiguous()) {
     autograd::check_inplace(a, "mul_");
-    kernels::cpu::binary(BinaryOp::Mul, a, internal::broadcast_to(b, a.sizes()), a);
+    kernels::cpu::binary(BinaryOp::Mul, a, broadcast_into(a, b, "mul_"), a);
     a.impl()->storage->bump_version();
     return a;
   }
@@ -332,10 +341,10 @@ Tensor& fill_(Tensor& a, const Scalar& value) {
 Tensor& zero_(Tensor& a) { return fill_(a, 0); }
 Tensor& copy_(Tensor& a, const Tensor& src) {
   internal::check_same_device(a, src, "copy_");
-  broadcast_shapes(src.sizes(), a.sizes(), "copy_");
+  Tensor src_view = broadcast_into(a, src, "copy_");
   if (!autograd::needs_grad(src) && !autograd::needs_grad(a)) {
     autograd::check_inplace(a, "copy_");
-    kernels::cpu::copy(internal::broadcast_to(src, a.sizes()), a);
+    kernels::cpu::copy(src_view, a);
     a.impl()->storage->bump_version();
     return a;
   }

@@ -1,0 +1,180 @@
+#include "featurizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include "dataset.h"
+
+namespace ember::spam {
+namespace {
+
+constexpr uint64_t kFnvOffset = 1469598103934665603ull;
+constexpr uint64_t kFnvPrime = 1099511628211ull;
+// Distinct seeds keep a word and a character n-gram with the same bytes in different buckets.
+constexpr uint64_t kWordSeed = kFnvOffset;
+constexpr uint64_t kCharSeed = kFnvOffset ^ 0x9E3779B97F4A7C15ull;
+
+// FNV alone leaves the low bits (which pick the bucket) poorly mixed for short keys.
+inline uint64_t fmix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+inline uint64_t fnv(std::string_view s, uint64_t h) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+inline bool is_word_byte(unsigned char c) { return std::isalnum(c) || c >= 128; }
+
+}  // namespace
+
+std::string FeatureConfig::to_json() const {
+  nlohmann::json j{{"buckets", buckets}, {"word_ngrams", word_ngrams}, {"char_min", char_min},
+                   {"char_max", char_max}, {"max_tokens", max_tokens}, {"hash", "fnv1a64+fmix/v1"}};
+  return j.dump();
+}
+
+FeatureConfig FeatureConfig::from_json(const std::string& text) {
+  FeatureConfig c;
+  try {
+    auto j = nlohmann::json::parse(text);
+    c.buckets = j.at("buckets").get<int64_t>();
+    c.word_ngrams = j.at("word_ngrams").get<int>();
+    c.char_min = j.at("char_min").get<int>();
+    c.char_max = j.at("char_max").get<int>();
+    c.max_tokens = j.value("max_tokens", 128);
+    if (j.value("hash", std::string()) != "fnv1a64+fmix/v1") throw SpamError("unknown feature hash");
+  } catch (const nlohmann::json::exception& e) {
+    throw SpamError(std::string("bad feature config in model: ") + e.what());
+  }
+  if (c.buckets < 2 || c.word_ngrams < 0 || c.word_ngrams > 8 || c.char_min < 0 || c.char_max < c.char_min ||
+      c.char_max > 16 || c.max_tokens < 1)
+    throw SpamError("bad feature config in model: " + c.to_json());
+  return c;
+}
+
+std::vector<std::string_view> split_words(std::string_view text, std::string& lowered) {
+  lowered.assign(text.begin(), text.end());
+  for (char& ch : lowered) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 128) ch = static_cast<char>(std::tolower(c));
+  }
+  std::vector<std::string_view> words;
+  std::string_view all(lowered);
+  size_t i = 0, n = all.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(all[i]);
+    if (is_word_byte(c)) {
+      size_t j = i;
+      while (j < n && is_word_byte(static_cast<unsigned char>(all[j]))) ++j;
+      words.push_back(all.substr(i, j - i));
+      i = j;
+    } else {
+      if (!std::isspace(c)) words.push_back(all.substr(i, 1));
+      ++i;
+    }
+  }
+  return words;
+}
+
+std::string normalize_for_dedup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool pending_space = false;
+  for (unsigned char c : text) {
+    if (std::isspace(c)) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out += ' ';
+    pending_space = false;
+    out += static_cast<char>(c < 128 ? std::tolower(c) : c);
+  }
+  return out;
+}
+
+Featurizer::Featurizer(FeatureConfig config) : config_(config) {
+  if (config_.buckets < 2) throw SpamError("feature buckets must be at least 2");
+}
+
+namespace {
+// Character n-grams of "<word>": the markers make prefixes and suffixes their own features.
+void append_char_ngrams(std::string_view w, const FeatureConfig& c, uint64_t buckets, std::vector<int64_t>& out) {
+  const size_t len = w.size() + 2;
+  auto at = [&](size_t p) -> unsigned char {
+    return p == 0 ? '<' : p == len - 1 ? '>' : static_cast<unsigned char>(w[p - 1]);
+  };
+  for (size_t s = 0; s < len; ++s) {
+    uint64_t h = kCharSeed;
+    for (int n = 1; n <= c.char_max && s + n <= len; ++n) {
+      h = (h ^ at(s + n - 1)) * kFnvPrime;
+      if (n >= c.char_min) out.push_back(static_cast<int64_t>(fmix(h + static_cast<uint64_t>(n)) % buckets));
+    }
+  }
+}
+}  // namespace
+
+void Featurizer::append_bag(std::string_view text, std::vector<int64_t>& out) const {
+  thread_local std::string lowered;
+  std::vector<std::string_view> words = split_words(text, lowered);
+  const auto buckets = static_cast<uint64_t>(config_.buckets);
+  const size_t before = out.size();
+  std::vector<uint64_t> word_hash(words.size());
+  for (size_t i = 0; i < words.size(); ++i) word_hash[i] = fmix(fnv(words[i], kWordSeed));
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (config_.word_ngrams >= 1) out.push_back(static_cast<int64_t>(word_hash[i] % buckets));
+    // Word n-grams combine the word hashes, so no string is built per n-gram.
+    uint64_t h = word_hash[i];
+    for (int k = 1; k < config_.word_ngrams && i + k < words.size(); ++k) {
+      h = fmix(h * 0x9E3779B97F4A7C15ull + word_hash[i + k]);
+      out.push_back(static_cast<int64_t>(h % buckets));
+    }
+    if (config_.char_min > 0) append_char_ngrams(words[i], config_, buckets, out);
+  }
+  if (out.size() == before) out.push_back(static_cast<int64_t>(fmix(kCharSeed) % buckets));
+}
+
+void Featurizer::append_words(std::string_view text, SeqTable& out) const {
+  thread_local std::string lowered;
+  std::vector<std::string_view> words = split_words(text, lowered);
+  const auto buckets = static_cast<uint64_t>(config_.buckets);
+  size_t n = std::min(words.size(), static_cast<size_t>(config_.max_tokens));
+  for (size_t i = 0; i < n; ++i) {
+    out.ids.push_back(static_cast<int64_t>(fmix(fnv(words[i], kWordSeed)) % buckets));
+    if (config_.char_min > 0) append_char_ngrams(words[i], config_, buckets, out.ids);
+    out.word_offsets.push_back(static_cast<int64_t>(out.ids.size()));
+  }
+  if (n == 0) {  // an empty message is one word of its own
+    out.ids.push_back(static_cast<int64_t>(fmix(kCharSeed) % buckets));
+    out.word_offsets.push_back(static_cast<int64_t>(out.ids.size()));
+  }
+  out.msg_offsets.push_back(static_cast<int64_t>(out.word_offsets.size() - 1));
+}
+
+FeatureTable Featurizer::bag_table(const std::vector<std::string>& texts) const {
+  FeatureTable t;
+  t.offsets.reserve(texts.size() + 1);
+  size_t chars = 0;
+  for (const auto& s : texts) chars += s.size();
+  t.ids.reserve(chars * static_cast<size_t>(std::max(1, config_.char_max - config_.char_min + 1)) + texts.size());
+  for (const auto& s : texts) {
+    append_bag(s, t.ids);
+    t.offsets.push_back(static_cast<int64_t>(t.ids.size()));
+  }
+  return t;
+}
+
+SeqTable Featurizer::seq_table(const std::vector<std::string>& texts) const {
+  SeqTable t;
+  for (const auto& s : texts) append_words(s, t);
+  return t;
+}
+
+}  // namespace ember::spam

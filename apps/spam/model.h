@@ -1,0 +1,75 @@
+#pragma once
+// The three spam classifiers, built from ember::nn, and the model file (safetensors weights
+// with the feature config, architecture, labels and threshold in its metadata).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "featurizer.h"
+#include "nn/module.h"
+#include "tensor/tensor.h"
+
+namespace ember::spam {
+
+enum class Arch { Bag, Cnn, Transformer };
+Arch arch_from_name(const std::string& s);  // throws SpamError on an unknown name
+std::string arch_name(Arch a);
+
+struct ModelConfig {
+  Arch arch = Arch::Bag;
+  int64_t dim = 16;       // embedding width
+  int64_t hidden = 0;     // bag: hidden layer width, 0 = linear head
+  int64_t channels = 32;  // cnn: filters per width
+  std::vector<int64_t> widths{2, 3, 4};
+  int64_t layers = 1, heads = 2, ff = 64;  // transformer
+  double dropout = 0.1;                    // cnn, transformer
+
+  std::string to_json() const;
+  static ModelConfig from_json(const std::string& json);
+};
+
+/// The tensors of one batch. Bag models: ids flat with offsets [B+1] (include_last_offset).
+/// Sequence models: one bag per (message, position) in row-major [B, L] order, padded
+/// positions as empty bags, and padding [B, L] (true = padding).
+struct Batch {
+  Tensor ids, offsets, padding, targets;
+  int64_t rows = 0, length = 0;
+  int64_t features = 0;  // ids in the batch (throughput accounting)
+};
+
+/// Gathers rows of a table into a batch; labels may be null (prediction).
+Batch make_bag_batch(const FeatureTable& table, const size_t* rows, size_t n, const std::vector<int>* labels);
+Batch make_seq_batch(const SeqTable& table, const size_t* rows, size_t n, const std::vector<int>* labels,
+                     int64_t min_length);
+
+class SpamNet : public nn::Module {
+ public:
+  /// [B, 2] logits (ham, spam).
+  virtual Tensor logits(const Batch& batch) = 0;
+  /// Parameters with row-sparse gradients (embedding tables): their own optimizer group.
+  virtual std::vector<Tensor> sparse_parameters() const = 0;
+  std::vector<Tensor> dense_parameters() const;
+};
+
+std::shared_ptr<SpamNet> make_model(const ModelConfig& config, const FeatureConfig& features);
+
+/// Everything evaluate and predict need, in one object.
+struct SpamModel {
+  FeatureConfig features;
+  ModelConfig config;
+  std::shared_ptr<SpamNet> net;
+  double threshold = 0.5;
+  std::string positive_label = "spam", negative_label = "ham";
+
+  /// Spam probabilities, in batches, without autograd.
+  std::vector<float> predict(const std::vector<std::string>& texts, size_t batch_size = 1024) const;
+  std::vector<float> predict_bag_table(const FeatureTable& table, size_t batch_size = 1024) const;
+  std::vector<float> predict_seq_table(const SeqTable& table, size_t batch_size = 256) const;
+
+  /// Writes the model atomically (temporary file, then rename).
+  void save(const std::string& path) const;
+  /// Throws SpamError naming the file when it is missing or not an ember-spam model.
+  static SpamModel load(const std::string& path);
+};
+
+}  // namespace ember::spam

@@ -1,0 +1,285 @@
+// embedding_bag forward and backward loops (see nn/embedding_bag_op.h).
+//
+// Backward: every (non-padding) entry i adds scale_i * grad[bag(i)] to row indices[i] of the
+// weight gradient (for max mode, only in the dims where entry i was the argmax). Entries
+// are grouped by row first (a sort), so that threads own disjoint rows: no atomics, and the
+// same grouping yields the unique rows of the sparse gradient.
+#include "nn/embedding_bag_op.h"
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "autograd/function.h"
+#include "kernels/cpu/dispatch.h"
+#include "nn/sparse_grad.h"
+#include "tensor/error.h"
+#include "tensor/internal.h"
+#include "tensor/ops.h"
+
+namespace ember::nn {
+namespace {
+
+constexpr const char* kOp = "embedding_bag";
+
+struct Bags {
+  int64_t num_bags = 0;
+  std::vector<int64_t> start, end;  // entry range of each bag
+};
+
+Bags make_bags(const Tensor& offsets, int64_t n, bool include_last_offset) {
+  Tensor off = offsets.contiguous();
+  const int64_t* o = off.data_ptr<int64_t>();
+  int64_t k = off.numel();
+  Bags b;
+  b.num_bags = include_last_offset ? k - 1 : k;
+  EMBER_CHECK(b.num_bags >= 0, kOp, "include_last_offset needs at least one offset");
+  b.start.resize(static_cast<size_t>(b.num_bags));
+  b.end.resize(static_cast<size_t>(b.num_bags));
+  for (int64_t i = 0; i < b.num_bags; ++i) {
+    int64_t s = o[i];
+    int64_t e = i + 1 < k ? o[i + 1] : n;
+    if (include_last_offset && i + 1 == b.num_bags) e = std::min<int64_t>(o[i + 1], n);
+    EMBER_CHECK(s >= 0 && s <= e && e <= n, kOp, "offsets must be non-decreasing and within [0, ", n,
+                "], got offsets[", i, "] = ", s, " with bag end ", e);
+    b.start[static_cast<size_t>(i)] = s;
+    b.end[static_cast<size_t>(i)] = e;
+  }
+  if (b.num_bags > 0) EMBER_CHECK(o[0] == 0, kOp, "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from position 0. However, got ", o[0]);
+  return b;
+}
+
+// One entry into a running max: branch-free and restrict-qualified so that it vectorizes.
+template <class T>
+void max_update(const T* __restrict r, T* __restrict o, int64_t* __restrict a, int64_t i, int64_t D) {
+  for (int64_t d = 0; d < D; ++d) {
+    const bool gt = r[d] > o[d];
+    o[d] = gt ? r[d] : o[d];
+    a[d] = gt ? i : a[d];
+  }
+}
+
+struct EmbeddingBagBackward final : autograd::Node {
+  const char* name() const override { return "EmbeddingBagBackward"; }
+  autograd::GradList apply(autograd::GradList&& grads) override;
+
+  EmbeddingBagMode mode = EmbeddingBagMode::Sum;
+  int64_t padding_idx = -1;
+  int64_t num_rows = 0, dim = 0;
+  Tensor indices;     // int64 [N], contiguous
+  Tensor psw;         // [N] or undefined (values, no history)
+  Tensor max_arg;     // int64 [B, D] entry index of the max, -1 for empty bags
+  Tensor counts;      // int64 [B] non-padding entries per bag (mean mode)
+  std::vector<int64_t> bag_of;  // bag of each entry
+  size_t weight_slot = 0;
+  bool saved_weight = false;
+  Tensor sparse_target;  // the weight, when its gradient is row-sparse
+};
+
+// Groups non-padding entries by row: order[k] sorted by indices (stable), segments
+// [seg[u], seg[u+1]). A counting sort, O(N + V), when the table is not much larger than the
+// batch; a comparison sort otherwise (so a huge vocabulary does not cost O(V) per step).
+void group_by_row(const int64_t* idx, int64_t n, int64_t num_rows, int64_t padding_idx, std::vector<int64_t>& order,
+                  std::vector<int64_t>& seg) {
+  order.clear();
+  seg.clear();
+  if (num_rows <= 4 * n + 1024) {
+    std::vector<int64_t> start(static_cast<size_t>(num_rows) + 1, 0);
+    for (int64_t i = 0; i < n; ++i)
+      if (idx[i] != padding_idx) ++start[static_cast<size_t>(idx[i]) + 1];
+    for (int64_t r = 0; r < num_rows; ++r) {
+      if (start[static_cast<size_t>(r) + 1] > 0) seg.push_back(start[static_cast<size_t>(r)]);
+      start[static_cast<size_t>(r) + 1] += start[static_cast<size_t>(r)];
+    }
+    order.resize(static_cast<size_t>(start[static_cast<size_t>(num_rows)]));
+    seg.push_back(static_cast<int64_t>(order.size()));
+    for (int64_t i = 0; i < n; ++i)
+      if (idx[i] != padding_idx) order[static_cast<size_t>(start[static_cast<size_t>(idx[i])]++)] = i;
+    return;
+  }
+  order.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    if (idx[i] != padding_idx) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return idx[a] < idx[b]; });
+  for (size_t k = 0; k < order.size(); ++k)
+    if (k == 0 || idx[order[k]] != idx[order[k - 1]]) seg.push_back(static_cast<int64_t>(k));
+  seg.push_back(static_cast<int64_t>(order.size()));
+}
+
+autograd::GradList EmbeddingBagBackward::apply(autograd::GradList&& grads) {
+  Tensor g = grads[0].contiguous();
+  autograd::GradList out(2);
+  const bool want_weight = needs_input_grad(0) || sparse_target.defined();
+  const int64_t* idx = indices.data_ptr<int64_t>();
+  const int64_t n = indices.numel();
+  const int64_t D = dim;
+  if (want_weight) {
+    std::vector<int64_t> order, seg;
+    group_by_row(idx, n, num_rows, padding_idx, order, seg);
+    const int64_t U = static_cast<int64_t>(seg.size()) - 1;
+    const bool sparse = sparse_target.defined();
+    Tensor dest = sparse ? zeros({U, D}, g.options()) : zeros({num_rows, D}, g.options());
+    kernels::dispatch_floating(g.dtype(), kOp, [&]<class T>() {
+      const T* gp = g.data_ptr<T>();
+      T* dp = dest.data_ptr<T>();
+      const T* wp = psw.defined() ? psw.data_ptr<T>() : nullptr;
+      const int64_t* cnt = counts.defined() ? counts.data_ptr<int64_t>() : nullptr;
+      const int64_t* arg = max_arg.defined() ? max_arg.data_ptr<int64_t>() : nullptr;
+#pragma omp parallel for schedule(dynamic, 16) if (static_cast<int64_t>(order.size()) * D > 32768)
+      for (int64_t u = 0; u < U; ++u) {
+        T* row = dp + (sparse ? u : idx[order[static_cast<size_t>(seg[u])]]) * D;
+        for (int64_t k = seg[u]; k < seg[u + 1]; ++k) {
+          int64_t i = order[static_cast<size_t>(k)];
+          int64_t b = bag_of[static_cast<size_t>(i)];
+          const T* gb = gp + b * D;
+          if (mode == EmbeddingBagMode::Max) {
+            const int64_t* ab = arg + b * D;
+            for (int64_t d = 0; d < D; ++d)
+              if (ab[d] == i) row[d] += gb[d];
+            continue;
+          }
+          T scale = wp ? wp[i] : T(1);
+          if (mode == EmbeddingBagMode::Mean) scale /= static_cast<T>(cnt[b]);
+          for (int64_t d = 0; d < D; ++d) row[d] += scale * gb[d];
+        }
+      }
+    });
+    if (sparse) {
+      Tensor rows = empty({U}, kInt64);
+      int64_t* rp = rows.data_ptr<int64_t>();
+      for (int64_t u = 0; u < U; ++u) rp[u] = idx[order[static_cast<size_t>(seg[u])]];
+      accumulate_sparse_grad(sparse_target, rows, dest);
+    } else {
+      out[0] = dest;
+    }
+  }
+  if (needs_input_grad(1)) {
+    Tensor w = unpack(weight_slot).contiguous();
+    Tensor gw = zeros({n}, g.options());
+    kernels::dispatch_floating(g.dtype(), kOp, [&]<class T>() {
+      const T* gp = g.data_ptr<T>();
+      const T* wp = w.data_ptr<T>();
+      T* out_p = gw.data_ptr<T>();
+#pragma omp parallel for schedule(static) if (n * D > 32768)
+      for (int64_t i = 0; i < n; ++i) {
+        if (idx[i] == padding_idx) continue;
+        const T* gb = gp + bag_of[static_cast<size_t>(i)] * D;
+        const T* wr = wp + idx[i] * D;
+        T acc = 0;
+        for (int64_t d = 0; d < D; ++d) acc += gb[d] * wr[d];
+        out_p[i] = acc;
+      }
+    });
+    out[1] = gw;
+  }
+  return out;
+}
+
+}  // namespace
+
+EmbeddingBagMode embedding_bag_mode(const std::string& mode) {
+  if (mode == "sum") return EmbeddingBagMode::Sum;
+  if (mode == "mean") return EmbeddingBagMode::Mean;
+  if (mode == "max") return EmbeddingBagMode::Max;
+  detail::throw_error(kOp, "mode has to be one of sum, mean or max, got \"", mode, "\"");
+}
+
+Tensor embedding_bag_op(const Tensor& weight, const Tensor& indices, const Tensor& offsets, EmbeddingBagMode mode,
+                        const Tensor& per_sample_weights, int64_t padding_idx, bool sparse, bool include_last_offset) {
+  EMBER_CHECK(weight.defined() && weight.dim() == 2 && weight.is_floating_point(), kOp,
+              "weight must be a 2-D floating tensor [num_embeddings, dim], got ",
+              weight.defined() ? shape_text(weight.sizes()) : ShapeText{nullptr, 0});
+  EMBER_CHECK(indices.dtype() == kInt64 && indices.dim() == 1, kOp, "input must be a 1-D int64 tensor, got ",
+              indices.dtype(), " ", shape_text(indices.sizes()));
+  EMBER_CHECK(offsets.dtype() == kInt64 && offsets.dim() == 1, kOp, "offsets must be a 1-D int64 tensor, got ",
+              offsets.dtype(), " ", shape_text(offsets.sizes()));
+  EMBER_CHECK(weight.device().is_cpu() && indices.device().is_cpu() && offsets.device().is_cpu(), kOp,
+              "only CPU tensors are supported");
+  const int64_t V = weight.size(0), D = weight.size(1), n = indices.numel();
+  const bool has_psw = per_sample_weights.defined();
+  if (has_psw) {
+    EMBER_CHECK(mode == EmbeddingBagMode::Sum, kOp,
+                "embedding_bag: per_sample_weights was not None. per_sample_weights is only supported for mode='sum'");
+    EMBER_CHECK(per_sample_weights.dim() == 1 && per_sample_weights.numel() == n &&
+                    per_sample_weights.dtype() == weight.dtype(),
+                kOp, "per_sample_weights must be ", weight.dtype(), " of shape [", n, "] like input, got ",
+                per_sample_weights.dtype(), " ", shape_text(per_sample_weights.sizes()));
+  }
+  Tensor idx = indices.contiguous();
+  const int64_t* ip = idx.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i)
+    EMBER_CHECK(ip[i] >= 0 && ip[i] < V, kOp, "index ", ip[i], " out of range for weight ", shape_text(weight.sizes()));
+  Bags bags = make_bags(offsets, n, include_last_offset);
+  const int64_t B = bags.num_bags;
+
+  Tensor w = weight.contiguous();
+  Tensor psw = has_psw ? per_sample_weights.contiguous() : Tensor();
+  Tensor out = internal::new_tensor({B, D}, weight.dtype(), weight.device());
+  Tensor max_arg = mode == EmbeddingBagMode::Max ? internal::new_tensor({B, D}, kInt64, weight.device()) : Tensor();
+  Tensor counts = mode == EmbeddingBagMode::Mean ? internal::new_tensor({B}, kInt64, weight.device()) : Tensor();
+  kernels::dispatch_floating(weight.dtype(), kOp, [&]<class T>() {
+    const T* wp = w.data_ptr<T>();
+    const T* sp = has_psw ? psw.data_ptr<T>() : nullptr;
+    T* op = out.data_ptr<T>();
+    int64_t* ap = max_arg.defined() ? max_arg.data_ptr<int64_t>() : nullptr;
+    int64_t* cp = counts.defined() ? counts.data_ptr<int64_t>() : nullptr;
+#pragma omp parallel for schedule(static) if (n * D > 32768)
+    for (int64_t b = 0; b < B; ++b) {
+      T* o = op + b * D;
+      std::fill(o, o + D, T(0));
+      int64_t* a = ap ? ap + b * D : nullptr;
+      if (a) std::fill(a, a + D, int64_t(-1));
+      int64_t count = 0;
+      for (int64_t i = bags.start[static_cast<size_t>(b)]; i < bags.end[static_cast<size_t>(b)]; ++i) {
+        if (ip[i] == padding_idx) continue;
+        const T* r = wp + ip[i] * D;
+        if (mode == EmbeddingBagMode::Max) {
+          if (count == 0) {
+            std::copy(r, r + D, o);
+            std::fill(a, a + D, i);
+          } else {
+            max_update(r, o, a, i, D);
+          }
+        } else {
+          T s = sp ? sp[i] : T(1);
+          for (int64_t d = 0; d < D; ++d) o[d] += s * r[d];
+        }
+        ++count;
+      }
+      if (mode == EmbeddingBagMode::Mean) {
+        cp[b] = count;
+        if (count > 0)
+          for (int64_t d = 0; d < D; ++d) o[d] /= static_cast<T>(count);
+      }
+    }
+  });
+
+  const bool weight_grad = autograd::needs_grad(weight);
+  const bool psw_grad = has_psw && autograd::needs_grad(per_sample_weights);
+  if (weight_grad || psw_grad) {
+    // Sparse: no edge to the weight; the node writes its row-sparse gradient directly.
+    auto node = autograd::make_node<EmbeddingBagBackward>(sparse ? Tensor() : weight,
+                                                          has_psw ? per_sample_weights : Tensor());
+    node->mode = mode;
+    node->padding_idx = padding_idx;
+    node->num_rows = V;
+    node->dim = D;
+    node->indices = idx;
+    if (has_psw) node->psw = psw.detach();
+    node->max_arg = max_arg;
+    node->counts = counts;
+    node->bag_of.assign(static_cast<size_t>(n), 0);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = bags.start[static_cast<size_t>(b)]; i < bags.end[static_cast<size_t>(b)]; ++i)
+        node->bag_of[static_cast<size_t>(i)] = b;
+    if (psw_grad) {
+      node->weight_slot = node->save(weight);
+      node->saved_weight = true;
+    }
+    if (sparse && weight_grad) node->sparse_target = weight;
+    autograd::set_history(out, node);
+  }
+  return out;
+}
+
+}  // namespace ember::nn

@@ -1,0 +1,18 @@
+#pragma once
+// ember::nn: modules, layers, losses, initializers (torch.nn for C++).
+#include "nn/activation.h"
+#include "nn/attention.h"
+#include "nn/container.h"
+#include "nn/conv.h"
+#include "nn/dropout.h"
+#include "nn/embedding.h"
+#include "nn/embedding_bag_op.h"
+#include "nn/functional.h"
+#include "nn/init.h"
+#include "nn/linear.h"
+#include "nn/loss.h"
+#include "nn/module.h"
+#include "nn/normalization.h"
+#include "nn/pooling.h"
+#include "nn/sparse_grad.h"
+#include "nn/transformer.h"
