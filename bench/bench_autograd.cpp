@@ -32,7 +32,7 @@ void BM_forward_record(benchmark::State& state) {
     y = ember::Tensor();  // freeing the graph is not part of the forward cost
     state.ResumeTiming();
   }
-  per_item(state, "ns/op", kOps * 1e-9);
+  per_item(state, "time/op", kOps);
 }
 
 void BM_forward_no_grad(benchmark::State& state) {
@@ -45,7 +45,7 @@ void BM_forward_no_grad(benchmark::State& state) {
     for (int i = 0; i < kOps; ++i) y = y * w;
     benchmark::DoNotOptimize(y.impl());
   }
-  per_item(state, "ns/op", kOps * 1e-9);
+  per_item(state, "time/op", kOps);
 }
 
 void BM_backward_chain(benchmark::State& state) {
@@ -64,7 +64,7 @@ void BM_backward_chain(benchmark::State& state) {
     state.ResumeTiming();
   }
   if (x.grad().defined()) std::abort();
-  per_item(state, "ns/node", (kOps + 1) * 1e-9);
+  per_item(state, "time/node", kOps + 1);
 }
 
 void BM_backward_wide(benchmark::State& state) {
@@ -83,7 +83,7 @@ void BM_backward_wide(benchmark::State& state) {
     for (auto& l : leaves) l.mutable_grad() = ember::Tensor();
     state.ResumeTiming();
   }
-  per_item(state, "ns/node", (3.0 * kOps - 1) * 1e-9);  // mul + add + AccumulateGrad nodes
+  per_item(state, "time/node", 3.0 * kOps - 1);  // mul + add + AccumulateGrad nodes
 }
 
 }  // namespace

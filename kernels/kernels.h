@@ -60,6 +60,8 @@ void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out
 void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
 /// out.select(dim, index[i]) += source.select(dim, i); out already holds the base.
 void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source);
+/// out.select(dim, index[i]) = source.select(dim, i) (the last write wins on repeats).
+void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source);
 /// Smallest and largest value of a non-empty int64 tensor (for bounds checks and one_hot).
 std::pair<int64_t, int64_t> index_min_max(const Tensor& index);
 /// Fills out with uniform [0, 1) or standard normal numbers from (seed, offset).

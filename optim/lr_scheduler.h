@@ -1,7 +1,9 @@
 #pragma once
 // Learning-rate schedulers with PyTorch's semantics: construction applies epoch 0, and each
 // scheduler.step() (called after optimizer.step()) advances one epoch and writes the new
-// rates into the optimizer's groups. Rates come from closed forms, so they do not drift.
+// rates into the optimizer's groups. Rates come from closed forms, so they do not drift (and a
+// manual change to a group's lr is overwritten by the next step). The optimizer must outlive
+// the scheduler.
 #include <cstdint>
 #include <string>
 #include <vector>

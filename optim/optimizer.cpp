@@ -186,12 +186,7 @@ std::optional<std::pair<Tensor, Tensor>> coalesced_sparse_grad(const Tensor& p) 
 
 void write_rows(Tensor& p, const Tensor& indices, const Tensor& rows) {
   NoGradGuard no_grad;
-  Tensor host = indices.cpu().contiguous();
-  const int64_t* raw = host.data_ptr<int64_t>();
-  for (int64_t k = 0; k < host.numel(); ++k) {
-    Tensor dst = p.select(0, raw[k]);
-    dst.copy_(rows.select(0, k));
-  }
+  index_copy_(p, 0, indices, rows);
 }
 
 }  // namespace detail

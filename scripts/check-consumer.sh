@@ -9,7 +9,7 @@ launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 
 echo "consumer: add_subdirectory"
-cmake -S "$root/tests/consumer" -B "$work/sub" -DEMBER_SOURCE="$root" -DEMBER_MODE=subdirectory "${launcher[@]}" >/dev/null
+cmake -S "$root/tests/consumer" -B "$work/sub" -DEMBER_SOURCE="$root" -DEMBER_MODE=subdirectory -DEMBER_WERROR=ON "${launcher[@]}" >/dev/null
 cmake --build "$work/sub" -j"$(nproc)" >/dev/null
 out="$("$work/sub/consumer")"
 [ "$out" = "consumer ok 6" ] || { echo "consumer (add_subdirectory) printed: $out"; exit 1; }

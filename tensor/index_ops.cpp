@@ -57,6 +57,31 @@ Tensor pad_to(const Tensor& t, const Shape& shape) {
   return view_scatter(t, shape, Geometry{t.sizes(), strides, 0});
 }
 
+// The checks shared by index_add, index_add_ and index_copy_; returns the wrapped dim.
+int64_t check_index_source(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, const char* op) {
+  for (const Tensor* t : {&x, &index, &source}) internal::check_defined(*t, op);
+  internal::check_same_device(x, index, op);
+  internal::check_same_device(x, source, op);
+  const int64_t d = wrap_dim(dim, x.dim(), op);
+  const int64_t n = index.numel();
+  EMBER_CHECK(index.dim() <= 1, op, "index_add_(): Index is supposed to be a vector, but got dim: ",
+              index.dim(), " with type: ", dtype_name(index.dtype()), " and size: ", shape_text(index.sizes()));
+  EMBER_CHECK(index.dtype() == kInt64, op, "index_add_(): Expected dtype int64 for index but got: ",
+              dtype_name(index.dtype()));
+  EMBER_CHECK(x.dtype() == source.dtype(), op, "index_add_(): self (", dtype_name(x.dtype()),
+              ") and source (", dtype_name(source.dtype()), ") must have the same scalar type");
+  EMBER_CHECK(d == 0 || d < source.dim(), op, "index_add_(): Indexing dim ", d,
+              " is out of bounds of the source tensor with dim ", source.dim());
+  EMBER_CHECK(n == nonempty_size(source, d), op, "index_add_(): Number of indices (", n,
+              ") should be equal to source.size(dim): (", nonempty_size(source, d), "), for dim: ", d);
+  bool same = nonempty_dim(x) == nonempty_dim(source);
+  for (int64_t i = 0; same && i < nonempty_dim(x); ++i) same = i == d || nonempty_size(x, i) == nonempty_size(source, i);
+  EMBER_CHECK(same, op, "index_add_(): source tensor shape must match self tensor shape, excluding the specified dimension. "
+              "Got self.shape = ", shape_text(x.sizes()), " source.shape = ", shape_text(source.sizes()));
+  EMBER_CHECK(!bad_index(index, nonempty_size(x, d)), op, "index out of range in self");
+  return d;
+}
+
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
@@ -153,27 +178,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
 }
 
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source) {
-  for (const Tensor* t : {&x, &index, &source}) internal::check_defined(*t, "index_add");
-  internal::check_same_device(x, index, "index_add");
-  internal::check_same_device(x, source, "index_add");
-  const int64_t d = wrap_dim(dim, x.dim(), "index_add");
-  const int64_t n = index.numel();
-  EMBER_CHECK(index.dim() <= 1, "index_add", "index_add_(): Index is supposed to be a vector, but got dim: ",
-              index.dim(), " with type: ", dtype_name(index.dtype()), " and size: ", shape_text(index.sizes()));
-  EMBER_CHECK(index.dtype() == kInt64, "index_add", "index_add_(): Expected dtype int64 for index but got: ",
-              dtype_name(index.dtype()));
-  EMBER_CHECK(x.dtype() == source.dtype(), "index_add", "index_add_(): self (", dtype_name(x.dtype()),
-              ") and source (", dtype_name(source.dtype()), ") must have the same scalar type");
-  EMBER_CHECK(d == 0 || d < source.dim(), "index_add", "index_add_(): Indexing dim ", d,
-              " is out of bounds of the source tensor with dim ", source.dim());
-  EMBER_CHECK(n == nonempty_size(source, d), "index_add", "index_add_(): Number of indices (", n,
-              ") should be equal to source.size(dim): (", nonempty_size(source, d), "), for dim: ", d);
-  bool same = nonempty_dim(x) == nonempty_dim(source);
-  for (int64_t i = 0; same && i < nonempty_dim(x); ++i) same = i == d || nonempty_size(x, i) == nonempty_size(source, i);
-  EMBER_CHECK(same, "index_add",
-              "index_add_(): source tensor shape must match self tensor shape, excluding the specified dimension. "
-              "Got self.shape = ", shape_text(x.sizes()), " source.shape = ", shape_text(source.sizes()));
-  EMBER_CHECK(!bad_index(index, nonempty_size(x, d)), "index_add", "index out of range in self");
+  const int64_t d = check_index_source(x, dim, index, source, "index_add");
   Tensor out = copy_of(x);
   if (source.numel() > 0) kernels::cpu::index_add(out, d, index, source);
   if (x.is_floating_point() && autograd::needs_grad(x, source)) {
@@ -344,5 +349,25 @@ GradList StackBackward::apply(GradList&& grads) {
 }
 
 }  // namespace autograd
+
+Tensor& index_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& source) {
+  const int64_t d = check_index_source(x, dim, index, source, "index_add_");
+  autograd::check_inplace(x, "index_add_");
+  EMBER_CHECK(!autograd::needs_grad(x, source), "index_add_",
+              "index_add_ is not recorded by autograd; use index_add, or call it under NoGradGuard");
+  if (source.numel() > 0) kernels::cpu::index_add(x, d, index, source);
+  x.impl()->storage->bump_version();
+  return x;
+}
+
+Tensor& index_copy_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& source) {
+  const int64_t d = check_index_source(x, dim, index, source, "index_copy_");
+  autograd::check_inplace(x, "index_copy_");
+  EMBER_CHECK(!autograd::needs_grad(x, source), "index_copy_",
+              "index_copy_ is not recorded by autograd; call it under NoGradGuard");
+  if (source.numel() > 0) kernels::cpu::index_copy(x, d, index, source);
+  x.impl()->storage->bump_version();
+  return x;
+}
 
 }  // namespace ember

@@ -14,6 +14,11 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 /// A copy of x with source rows added at index along dim (torch.index_add).
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);
+/// In place: x.select(dim, index[i]) += source.select(dim, i). Not recorded by autograd
+/// (for optimizer updates under NoGradGuard).
+Tensor& index_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);
+/// In place: x.select(dim, index[i]) = source.select(dim, i). Not recorded by autograd.
+Tensor& index_copy_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);
 /// Joins tensors along an existing dim.
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 /// Joins tensors along a new dim.

@@ -56,7 +56,7 @@ Tensor unary_op(UnaryOp op, const Tensor& x, const UnaryArgs& args = {}) {
   if (!keeps_integers(op) && !is_floating_point(in_type)) in_type = kFloat32;  // exp(int) is float, as in PyTorch
   if (op == UnaryOp::PowScalar && !is_floating_point(x.dtype()) && args.a == std::floor(args.a) && args.a >= 0)
     in_type = x.dtype() == kBool ? kInt64 : x.dtype();
-  Tensor in = internal::cast(x, in_type);
+  const Tensor& in = x.dtype() == in_type ? x : internal::cast(x, in_type);
   Tensor out = internal::new_tensor(x.sizes(), op == UnaryOp::LogicalNot ? kBool : in_type, x.device());
   if (op == UnaryOp::PowScalar && !is_floating_point(in_type)) {  // integer powers stay integral
     Tensor e = internal::broadcast_to(scalar_tensor(static_cast<int64_t>(args.a), TensorOptions(in_type)), x.sizes());
@@ -96,8 +96,11 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, double alpha = 1
               "`logical_xor()` operator instead.");
   Shape shape = a.sizes() == b.sizes() ? a.sizes() : broadcast_shapes(a.sizes(), b.sizes(), name);
   Tensor out = internal::new_tensor(shape, kernels::is_comparison(op) ? kBool : compute, a.device());
-  kernels::cpu::binary(op, internal::broadcast_to(internal::cast(a, compute), shape),
-                       internal::broadcast_to(internal::cast(b, compute), shape), out, alpha);
+  if (a.dtype() == compute && b.dtype() == compute && a.sizes() == shape && b.sizes() == shape)
+    kernels::cpu::binary(op, a, b, out, alpha);  // the common case, without temporaries
+  else
+    kernels::cpu::binary(op, internal::broadcast_to(internal::cast(a, compute), shape),
+                         internal::broadcast_to(internal::cast(b, compute), shape), out, alpha);
   if (!kernels::is_comparison(op) && is_floating_point(compute) && autograd::needs_grad(a, b)) {
     auto node = autograd::make_node<autograd::BinaryBackward>(a, b);
     node->op = op;

@@ -432,6 +432,22 @@ TEST_CASE("reduce: kernel strategies agree with the reference on large and awkwa
   check_close(values(sum(longrun.select(0, 0), {0})), {ref_sum(values(longrun.select(0, 0)))}, 1e-8, 1e-12,
               "split sum");
 
+  // Full reductions of a transpose read memory in order; two reduced groups (NCHW channels).
+  Tensor bt = big.t();
+  check_close(values(bt.sum()), {ref_sum(v)}, 1e-2, 1e-6, "full sum of the transpose");
+  CHECK(values(bt.max())[0] == *std::max_element(v.begin(), v.end()));
+  CHECK(values(norm(bt, -kInf))[0] == *std::min_element(v.begin(), v.end()));
+  Tensor nchw = randn({64, 3, 32, 32}, dtype(kFloat64));
+  check_close(values(sum(nchw, {0, 2, 3})), reference(nchw, {0, 2, 3}, ref_sum), 1e-9, 1e-12, "NCHW channel sums");
+  check_close(values(norm(nchw, kInf, {0, 2, 3})), reference(nchw, {0, 2, 3}, [](auto& g) { return ref_norm(g, kInf); }),
+              0, 0, "NCHW channel max |x|");
+  check_close(values(sum(nchw.slice(0, 0, 5), {0, 2, 3})), reference(nchw.slice(0, 0, 5), {0, 2, 3}, ref_sum), 1e-9,
+              1e-12, "NCHW small batch");
+  Tensor nhwc = randn({64, 32, 32, 3}, dtype(kFloat64));
+  check_close(values(sum(nhwc, {0, 1, 2})), reference(nhwc, {0, 1, 2}, ref_sum), 1e-9, 1e-12, "NHWC channel sums");
+  check_close(values(var(nhwc, {0, 1, 2}, false)), reference(nhwc, {0, 1, 2}, [](auto& g) { return ref_var(g, false); }),
+              1e-9, 1e-9, "NHWC channel var");
+
   // Layouts that need a batch loop or a copy: middle dims, outer-and-inner dims, permutes.
   Tensor x = randn({6, 7, 8, 9}, dtype(kFloat64));
   std::vector<std::pair<Tensor, Shape>> cases = {

@@ -64,7 +64,7 @@ TEST_CASE("spam reader: CSV columns by name, positive label, edge file") {
   CHECK(s.positive_label == "1");
   CHECK(s.positives() == 16);
 
-  o.positive_label = "0";  // an explicit positive label flips the classes
+  o.positive_label.assign(1, '0');  // an explicit positive label flips the classes
   CHECK(read_dataset(EMBER_SOURCE_DIR "/tests/fixtures/spam/small.csv", o).positives() == 30);
 }
 

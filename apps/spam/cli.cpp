@@ -78,6 +78,8 @@ struct TrainArgs {
   DataArgs data;
   std::string arch = "bag", eval_file, device = "cpu", out = "spam-model.safetensors", metrics_out, report;
   int epochs = 0, threads = 0;
+  int64_t dim = 0, hidden = -1, buckets = 0;
+  double lr = 0;
   uint64_t seed = 0;
   double test_fraction = 0.2;
 };
@@ -103,6 +105,12 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
   Dataset data = load_data(a.data.data, a.data, true, err);
   TrainOptions opts = default_train_options(arch_from_name(a.arch));
   if (a.epochs > 0) opts.epochs = a.epochs;
+  if (a.dim > 0) opts.model.dim = a.dim;
+  if (a.hidden >= 0) opts.model.hidden = a.hidden;
+  if (a.buckets > 0) opts.features.buckets = a.buckets;
+  if (a.lr > 0) opts.lr_sparse = a.lr;
+  if (opts.model.arch == Arch::Transformer && opts.model.dim % opts.model.heads != 0)
+    throw SpamError("--dim must be a multiple of the transformer's " + std::to_string(opts.model.heads) + " heads");
   opts.seed = a.seed;
   opts.progress = progress;
 
@@ -170,9 +178,23 @@ int do_evaluate(const std::string& model_path, const DataArgs& d, const std::str
                 std::ostream& out, std::ostream& err) {
   apply_threads(threads);
   SpamModel model = SpamModel::load(model_path);
-  DataArgs da = d;
-  if (da.positive_label.empty()) da.positive_label = model.positive_label;
-  Dataset data = load_data(d.data, da, false, err);
+  Dataset data;
+  if (d.positive_label.empty()) {
+    // The model's own spam label first (a model trained with --positive-label X evaluates on
+    // the same kind of file without repeating it), else the usual spam / 1 rule.
+    DataArgs da = d;
+    da.positive_label = model.positive_label;
+    bool found = false;
+    try {
+      data = read_dataset(d.data, da.options(), false);
+      found = data.positives() > 0;
+    } catch (const SpamError&) {
+    }
+    if (!found) data = load_data(d.data, d, false, err);
+    else if (data.skipped_total() > 0) data = load_data(d.data, da, false, err);  // reports the skips
+  } else {
+    data = load_data(d.data, d, false, err);
+  }
   std::vector<float> scores = model.predict(data.texts);
   Metrics m = compute_metrics(scores, data.labels, model.threshold);
   out << "evaluated " << model_path << " on " << data.size() << " rows of " << data.source << "\n" << m.table();
@@ -271,6 +293,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   train_cmd->add_option("--test-fraction", train.test_fraction, "share of the (deduplicated) rows held out")->capture_default_str();
   train_cmd->add_option("--eval", train.eval_file, "evaluate on this file instead of a held-out split");
   train_cmd->add_option("--threads", train.threads, "CPU threads (default: all)");
+  train_cmd->add_option("--dim", train.dim, "embedding width (default per architecture)")->check(CLI::Range(1, 4096));
+  train_cmd->add_option("--hidden", train.hidden, "bag: hidden layer width, 0 = none")->check(CLI::Range(0, 4096));
+  train_cmd->add_option("--buckets", train.buckets, "hash buckets (default 262144)")->check(CLI::Range(2, 1 << 26));
+  train_cmd->add_option("--lr", train.lr, "learning rate of the embedding rows")->check(CLI::Range(1e-6, 10.0));
   train_cmd->add_option("--device", train.device, "cpu | cuda")->capture_default_str();
   train_cmd->add_option("--out", train.out, "model file to write")->capture_default_str();
   train_cmd->add_option("--metrics-out", train.metrics_out, "write the test metrics as JSON");

@@ -1,8 +1,11 @@
 #include "featurizer.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "dataset.h"
+#include "kernels/cpu/parallel.h"
 
 namespace ember::spam {
 namespace {
@@ -159,16 +162,37 @@ void Featurizer::append_words(std::string_view text, SeqTable& out) const {
 }
 
 FeatureTable Featurizer::bag_table(const std::vector<std::string>& texts) const {
-  FeatureTable t;
-  t.offsets.reserve(texts.size() + 1);
-  size_t chars = 0;
-  for (const auto& s : texts) chars += s.size();
-  t.ids.reserve(chars * static_cast<size_t>(std::max(1, config_.char_max - config_.char_min + 1)) + texts.size());
-  for (const auto& s : texts) {
-    append_bag(s, t.ids);
-    t.offsets.push_back(static_cast<int64_t>(t.ids.size()));
+  // Large inputs (prediction streams) are featurized in parallel chunks, then concatenated
+  // in order, so the table is the same whatever the thread count.
+  const int threads = texts.size() >= 4096 ? std::max(1, get_num_threads()) : 1;
+  std::vector<FeatureTable> parts(static_cast<size_t>(threads));
+  const size_t n = texts.size();
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int p = 0; p < threads; ++p) {
+    FeatureTable& t = parts[static_cast<size_t>(p)];
+    size_t begin = n * static_cast<size_t>(p) / static_cast<size_t>(threads);
+    size_t end = n * static_cast<size_t>(p + 1) / static_cast<size_t>(threads);
+    size_t chars = 0;
+    for (size_t i = begin; i < end; ++i) chars += texts[i].size();
+    t.ids.reserve(chars * static_cast<size_t>(std::max(1, config_.char_max - config_.char_min + 1)) + (end - begin));
+    t.offsets.reserve(end - begin + 1);
+    for (size_t i = begin; i < end; ++i) {
+      append_bag(texts[i], t.ids);
+      t.offsets.push_back(static_cast<int64_t>(t.ids.size()));
+    }
   }
-  return t;
+  if (threads == 1) return std::move(parts[0]);
+  FeatureTable all;
+  size_t total = 0;
+  for (const auto& t : parts) total += t.ids.size();
+  all.ids.reserve(total);
+  all.offsets.reserve(n + 1);
+  for (const auto& t : parts) {
+    const auto base = static_cast<int64_t>(all.ids.size());
+    all.ids.insert(all.ids.end(), t.ids.begin(), t.ids.end());
+    for (size_t i = 1; i < t.offsets.size(); ++i) all.offsets.push_back(base + t.offsets[i]);
+  }
+  return all;
 }
 
 SeqTable Featurizer::seq_table(const std::vector<std::string>& texts) const {

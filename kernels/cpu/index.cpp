@@ -77,9 +77,11 @@ bool k_inner(const DimLoop<3>& L, size_t t) {
   return L.rest.sizes.empty() ? false : std::abs(L.kstride[t]) < std::abs(inner);
 }
 
-template <class T>
+// The write of scatter_add / index_add, or a plain store for index_copy.
+template <class T, bool kAssign = false>
 inline void add_into(T& a, T b) {
-  if constexpr (std::is_same_v<T, bool>) a = a || b;
+  if constexpr (kAssign) a = b;
+  else if constexpr (std::is_same_v<T, bool>) a = a || b;
   else a += b;
 }
 
@@ -113,7 +115,7 @@ void gather_impl(const DimLoop<3>& L, T* out, const T* x, const int64_t* idx, in
 }
 
 // Operands: 0 out (stride 0 on the indexed dim; os is its real stride), 1 index, 2 src.
-template <class T>
+template <class T, bool kAssign = false>
 void scatter_add_impl(const DimLoop<3>& L, T* out, const int64_t* idx, const T* src, int64_t os) {
   const int64_t is = L.kstride[1], ss = L.kstride[2];
   const bool inner = k_inner(L, 2);
@@ -123,20 +125,20 @@ void scatter_add_impl(const DimLoop<3>& L, T* out, const int64_t* idx, const T* 
     const T* sp = src + off[2];
     if (inner) {
       for (int64_t i = 0; i < len; ++i)
-        for (int64_t k = kb; k < ke; ++k) add_into(o[i * s[0] + ip[i * s[1] + k * is] * os], sp[i * s[2] + k * ss]);
+        for (int64_t k = kb; k < ke; ++k) add_into<T, kAssign>(o[i * s[0] + ip[i * s[1] + k * is] * os], sp[i * s[2] + k * ss]);
     } else if (s[1] == 0) {  // one index value per row: add a slice of src into a slice of out
       for (int64_t k = kb; k < ke; ++k) {
         T* __restrict__ dst = o + ip[k * is] * os;
         const T* __restrict__ from = sp + k * ss;
         if (s[0] == 1 && s[2] == 1) {
-          for (int64_t i = 0; i < len; ++i) add_into(dst[i], from[i]);
+          for (int64_t i = 0; i < len; ++i) add_into<T, kAssign>(dst[i], from[i]);
         } else {
-          for (int64_t i = 0; i < len; ++i) add_into(dst[i * s[0]], from[i * s[2]]);
+          for (int64_t i = 0; i < len; ++i) add_into<T, kAssign>(dst[i * s[0]], from[i * s[2]]);
         }
       }
     } else {
       for (int64_t k = kb; k < ke; ++k)
-        for (int64_t i = 0; i < len; ++i) add_into(o[i * s[0] + ip[i * s[1] + k * is] * os], sp[i * s[2] + k * ss]);
+        for (int64_t i = 0; i < len; ++i) add_into<T, kAssign>(o[i * s[0] + ip[i * s[1] + k * is] * os], sp[i * s[2] + k * ss]);
     }
   });
 }
@@ -193,6 +195,19 @@ void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor
   dispatch_all(out.dtype(), "index_add", [&]<class T>() {
     scatter_add_impl<T>(L, out.impl()->data_as<T>(), index.impl()->data_as<int64_t>(), source.impl()->data_as<T>(),
                         os);
+  });
+}
+
+void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source) {
+  Shape sizes = nonempty(source.sizes());
+  Shape ostr = nonempty(out.strides());
+  const int64_t os = ostr[dim];
+  ostr[dim] = 0;
+  auto L = make_dim_loop<3>(sizes, dim, {ostr, broadcast_index_strides(index, sizes.size(), dim),
+                                         nonempty(source.strides())});
+  dispatch_all(out.dtype(), "index_copy", [&]<class T>() {
+    scatter_add_impl<T, /*kAssign=*/true>(L, out.impl()->data_as<T>(), index.impl()->data_as<int64_t>(),
+                                          source.impl()->data_as<T>(), os);
   });
 }
 

@@ -60,13 +60,21 @@ inline float exp_approx(float x) {
 }
 inline double exp_approx(double x) { return std::exp(x); }
 
-// Largest element of a run. NaN handling is left to the callers' exp: a NaN anywhere makes
-// the sum, and so every output of the fibre, NaN (as in PyTorch) whatever max this returns.
+// Largest element of x[0, n) (n > 0). NaN handling is left to the callers' exp: a NaN
+// anywhere makes the sum, and so every output of the fibre, NaN (as in PyTorch) whatever
+// this returns. Lanes of independent selects, which compilers vectorize without -ffast-math
+// (a max reduction they would not).
 template <class T>
 T run_max(const T* x, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  T lane[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l) lane[l] = x[0];
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) lane[l] = x[i + l] > lane[l] ? x[i + l] : lane[l];
   T mx = x[0];
-#pragma omp simd reduction(max : mx)
-  for (int64_t i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  for (int64_t l = 0; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
+  for (; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
   return mx;
 }
 
@@ -74,17 +82,17 @@ template <class T>
 void softmax_row(const T* x, T* y, int64_t n, bool log) {
   using A = typename AccOf<T>::type;
   const T mx = run_max(x, n);
+  // The exps go through y (for log_softmax as scratch): a separate loop of adds vectorizes
+  // for every T, where one calling std::exp (double) would not.
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_approx(x[i] - mx);
   A sum = 0;
-  if (log) {
 #pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<A>(exp_approx(x[i] - mx));
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<A>(y[i]);
+  if (log) {
     const T shift = mx + static_cast<T>(std::log(sum));
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
     return;
   }
-  for (int64_t i = 0; i < n; ++i) y[i] = exp_approx(x[i] - mx);
-#pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<A>(y[i]);
   const T scale = static_cast<T>(A(1) / sum);
   for (int64_t i = 0; i < n; ++i) y[i] *= scale;
 }
