@@ -274,6 +274,39 @@ TEST_CASE("reduce: NaN wins max, min and argmax (first NaN), as in PyTorch") {
   CHECK(values(i) == std::vector<double>{1, 1});
 }
 
+TEST_CASE("reduce: max and argmax over long rows (vectorized blocks): ties, NaN, signed zeros") {
+  std::mt19937 rng(29);
+  for (int trial = 0; trial < 60; ++trial) {
+    const int64_t n = std::uniform_int_distribution<int64_t>(1, 3000)(rng);
+    ScalarType t = trial % 3 == 0 ? kFloat32 : trial % 3 == 1 ? kFloat64 : kInt64;
+    // Few distinct values: many ties, in different blocks.
+    Tensor x = test::uniform({2, n}, -3, 3, kFloat64).mul(0.5).to(kInt64).to(t).contiguous();
+    if (t != kInt64 && trial % 4 == 0) {
+      x.select(1, static_cast<int64_t>(rng() % n)).fill_(std::numeric_limits<double>::quiet_NaN());
+      if (n > 1) x.select(0, 1).select(0, static_cast<int64_t>(rng() % n)).fill_(std::numeric_limits<double>::quiet_NaN());
+    }
+    for (bool is_max : {true, false}) {
+      INFO("n " << n << " " << dtype_name(t) << (is_max ? " max" : " min"));
+      auto [v, i] = is_max ? max(x, 1) : min(x, 1);
+      for (int64_t r = 0; r < 2; ++r) {
+        std::vector<double> row = values(x.select(0, r));
+        size_t at = ref_extreme_at(row, is_max);
+        CHECK(values(i)[static_cast<size_t>(r)] == static_cast<double>(at));
+        double got = values(v)[static_cast<size_t>(r)];
+        CHECK(((std::isnan(got) && std::isnan(row[at])) || got == row[at]));
+      }
+      Tensor flat_arg = is_max ? argmax(x) : argmin(x);
+      CHECK(flat_arg.item<int64_t>() == static_cast<int64_t>(ref_extreme_at(values(x), is_max)));
+    }
+  }
+  // Of -0 and +0 the first one is returned, in every block position.
+  Tensor z = zeros({2048}, dtype(kFloat64));
+  z.slice(0, 0, 1500).fill_(-0.0);
+  auto [zv, zi] = max(z, 0);
+  CHECK(zi.item<int64_t>() == 0);
+  CHECK(std::signbit(zv.item<double>()));
+}
+
 TEST_CASE("reduce: var, std, logsumexp and norm match the reference") {
   std::mt19937 rng(13);
   manual_seed(13);

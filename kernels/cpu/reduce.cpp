@@ -103,7 +103,7 @@ A accumulate(ReduceOp op, const T* run, int64_t rs, int64_t r0, int64_t r1) {
 // Lanes of independent selects rather than a reduction: compilers vectorize selects without
 // -ffast-math, but not a max reduction (its NaN semantics block reassociation).
 template <bool kMax, class T>
-T lane_extreme(const T* x, int64_t n, bool& nan) {
+T lane_extreme(const T* x, int64_t n, int& nan) {
   constexpr int64_t kLanes = 16;
   T lane[kLanes], lane_nan[kLanes];  // lane_nan in T: one vector type in the loop
   for (int64_t l = 0; l < kLanes; ++l) {
@@ -112,21 +112,24 @@ T lane_extreme(const T* x, int64_t n, bool& nan) {
   }
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd  // inlined deep in the strategies, GCC otherwise leaves it scalar
     for (int64_t l = 0; l < kLanes; ++l) {
       const T v = x[i + l];
-      lane[l] = (kMax ? v > lane[l] : v < lane[l]) ? v : lane[l];
+      const bool better = kMax ? v > lane[l] : v < lane[l];
+      lane[l] = better ? v : lane[l];
       lane_nan[l] = v != v ? T(1) : lane_nan[l];
     }
   }
+  // Plain |= below, not ||: the short-circuit branch made GCC compile the loop above 3x slower.
   T best = x[0];
-  nan = false;
+  nan = 0;
   for (int64_t l = 0; l < kLanes; ++l) {
     best = (kMax ? lane[l] > best : lane[l] < best) ? lane[l] : best;
-    nan = nan || lane_nan[l] != T(0);
+    nan |= lane_nan[l] != T(0);
   }
   for (; i < n; ++i) {
     best = (kMax ? x[i] > best : x[i] < best) ? x[i] : best;
-    nan = nan || x[i] != x[i];
+    nan |= x[i] != x[i];
   }
   return best;
 }
@@ -143,7 +146,7 @@ void extreme(ReduceOp op, const T* run, int64_t rs, int64_t r0, int64_t r1, T& b
       int64_t best_block = r0;
       for (int64_t b0 = r0; b0 < r1; b0 += kExtremeBlock) {
         const int64_t b1 = std::min(r1, b0 + kExtremeBlock);
-        bool nan = false;
+        int nan = 0;
         const T v = op == ReduceOp::Max ? lane_extreme<true>(run + b0, b1 - b0, nan)
                                         : lane_extreme<false>(run + b0, b1 - b0, nan);
         if (nan || v != v) {  // the first NaN wins

@@ -70,8 +70,10 @@ T run_max(const T* x, int64_t n) {
   T lane[kLanes];
   for (int64_t l = 0; l < kLanes; ++l) lane[l] = x[0];
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
+  for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
     for (int64_t l = 0; l < kLanes; ++l) lane[l] = x[i + l] > lane[l] ? x[i + l] : lane[l];
+  }
   T mx = x[0];
   for (int64_t l = 0; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
   for (; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
