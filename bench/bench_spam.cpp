@@ -60,7 +60,7 @@ void BM_SpamTrain(benchmark::State& state) {
   state.counters["features/s"] = features / seconds;
   state.counters["features/s/thread"] = features / seconds / static_cast<double>(state.range(0));
 }
-BENCHMARK(BM_SpamTrain)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_SpamTrain)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
 
 void BM_SpamPredict(benchmark::State& state) {
   ember::set_num_threads(static_cast<int>(state.range(0)));
@@ -72,7 +72,7 @@ void BM_SpamPredict(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(model.predict(data().texts));
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(data().size()));
 }
-BENCHMARK(BM_SpamPredict)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SpamPredict)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

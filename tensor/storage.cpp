@@ -24,7 +24,7 @@ DeviceAllocator g_allocators[2] = {{cpu_allocate, cpu_release}, {nullptr, nullpt
 // A small CPU tensor keeps its bytes inside the Storage object itself: one allocation
 // (shared with the control block by make_shared) instead of two.
 struct InlineStorage final : Storage {
-  alignas(kAlignment) unsigned char bytes[kInlineBytes];
+  alignas(16) unsigned char bytes[kInlineBytes];  // 16 is enough for 64 bytes, and keeps plain malloc
   explicit InlineStorage(size_t nbytes) : Storage(nullptr, nbytes, Device(kCPU)) {
     data_ = bytes;
     owns_ = false;

@@ -20,7 +20,8 @@ void set_device_allocator(DeviceType t, DeviceAllocator a);
 
 class Storage {
  public:
-  /// A fresh uninitialized buffer of nbytes on device; CPU buffers are 64-byte aligned.
+  /// A fresh uninitialized buffer of nbytes on device. CPU buffers are 64-byte aligned, except
+  /// those of at most 64 bytes, which live inside the Storage object (16-byte aligned).
   static std::shared_ptr<Storage> allocate(size_t nbytes, Device device);
   /// Wraps memory owned elsewhere; `owner` keeps it alive.
   static std::shared_ptr<Storage> wrap(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner);

@@ -5,13 +5,15 @@
 // (the row-major transpose: x.t() costs nothing). Only a layout that is neither (a step
 // slice along the last dim, a broadcast inside the matrix) is copied first.
 //
-// Backend choice (float32/float64): OpenBLAS or Eigen, per shape; see prefer_eigen().
-// int64 always goes through Eigen's generic product (BLAS has no integer GEMM).
+// Backend (float32/float64): OpenBLAS, except vector-shaped products, which go to Eigen
+// (see use_eigen() for the measurements). int64 always goes through Eigen's generic product
+// (BLAS has no integer GEMM).
 //
-// Threading: each GEMM is threaded inside (OpenBLAS and Eigen both use OpenMP) when it is
-// big enough, or the batch is split across OpenMP threads with each GEMM on one thread,
-// never both: inside a parallel region OpenBLAS (omp_in_parallel) and Eigen
-// (omp_get_num_threads() > 1) fall back to one thread by themselves.
+// Threading is ember's, never the libraries': the work is cut into tasks, each a whole GEMM
+// of the batch or a block of rows (or columns) of one, and an OpenMP loop runs the tasks,
+// each GEMM on one thread. Inside a parallel region OpenBLAS (omp_in_parallel) and Eigen
+// (omp_get_num_threads() > 1) stay on one thread by themselves, so the two levels never
+// nest. See plan_tasks() for why this beats the libraries' own threading here.
 #include <cblas.h>
 
 // GCC 12 flags the AVX-512 unpack intrinsics inside Eigen's GEMM packing as maybe
@@ -58,30 +60,22 @@ std::optional<Layout> layout_of(int64_t rows, int64_t cols, int64_t rs, int64_t 
 
 // ---- backend choice ------------------------------------------------------------------------
 //
-// Measured on this machine (AMD EPYC Zen 4, AVX-512, 2 cores; OpenBLAS 0.3.21 openmp, Eigen
-// 3.4 built with -march=native; float32, GFLOP/s, Eigen vs OpenBLAS):
-//   square n        1 thread             2 threads
-//   8-96            9-83  vs 15-115      similar: OpenBLAS's small-matrix kernel (it runs
-//                                        single-threaded up to n^3 = 100^3) still wins
-//   128-1024        84-88 vs 100-105     130-160 vs 150-196
-// so OpenBLAS wins square products at every size here, from tiny to large: the "Eigen wins
-// small" rule of thumb does not hold on this CPU, and there is no square crossover.
-// Eigen wins only where the product degenerates:
-//   - a vector side (n == 1 or m == 1): OpenBLAS's GEMM on a 1-wide matrix reaches 8-13
-//     GFLOP/s, Eigen's GEMV 40-50 (1x1024 @ 1024x1024);
-//   - a thin output (min(n, m) < kThinOutput) with several threads: OpenBLAS splits such
-//     products badly (2048x128 @ 128x16: 65 vs Eigen 157 at 2 threads; at 1 thread they
-//     are within 5%).
-constexpr int64_t kThinOutput = 64;
-
-bool fits_blas_int(int64_t v) { return v <= INT_MAX; }
-
-bool prefer_eigen(int64_t n, int64_t k, int64_t m, const Layout& la, const Layout& lb, int threads) {
-  if (!fits_blas_int(n) || !fits_blas_int(k) || !fits_blas_int(m) || !fits_blas_int(la.ld) || !fits_blas_int(lb.ld))
-    return true;
+// Measured on this machine (AMD EPYC Zen 4 with AVX-512, 2 cores; OpenBLAS 0.3.21 openmp,
+// Eigen 3.4 with -march=native), one thread, GFLOP/s, OpenBLAS vs Eigen:
+//   float32 square n = 16-96        54-115 vs 45-83   (OpenBLAS's small-matrix kernel)
+//   float32 square n = 128-1024     100-105 vs 84-88
+//   float64 square n = 16-1024      39-57   vs 23-43
+//   thin outputs (one of n, m in 3..24, the other 256-2048, k 64-1024): no clean winner;
+//     OpenBLAS by 1.5-3x for widths 3-4 at k <= 256, Eigen by up to 1.4x at some k = 1024
+//   a vector side (1 x 1024 @ 1024 x 1024, or its transpose): 8 vs 38 (float32), 4-6 vs
+//     18-20 (float64): a GEMM over a 1-wide matrix, against Eigen's GEMV.
+// So on this CPU OpenBLAS wins square products at every size, tiny ones included, and
+// there is no size crossover to tune: the "Eigen is faster below ~64" rule does not hold
+// with OpenBLAS's small-matrix kernels. Eigen takes the vector products, and anything
+// whose sizes overflow BLAS's 32-bit ints.
+bool use_eigen(int64_t n, int64_t k, int64_t m, int64_t lda, int64_t ldb, int64_t ldc) {
   if (n == 1 || m == 1) return true;
-  if (threads > 1 && std::min(n, m) < kThinOutput) return true;
-  return false;
+  return std::max({n, k, m, lda, ldb, ldc}) > INT_MAX;
 }
 
 // ---- one GEMM ------------------------------------------------------------------------------
@@ -94,49 +88,68 @@ template <class M>
 using ConstMap = Eigen::Map<const M, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 template <class T, class MA, class MB>
-void eigen_gemm_typed(int64_t n, int64_t k, int64_t m, const T* a, int64_t lda, const T* b, int64_t ldb, T* c) {
+void eigen_gemm_typed(int64_t n, int64_t k, int64_t m, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                      int64_t ldc) {
   ConstMap<MA> A(a, n, k, Eigen::OuterStride<>(lda));
   ConstMap<MB> B(b, k, m, Eigen::OuterStride<>(ldb));
-  Eigen::Map<RowMat<T>> C(c, n, m);
+  Eigen::Map<RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>> C(c, n, m, Eigen::OuterStride<>(ldc));
   C.noalias() = A * B;
 }
 
 template <class T>
-void eigen_gemm(int64_t n, int64_t k, int64_t m, const T* a, const Layout& la, const T* b, const Layout& lb, T* c) {
-  if (!la.trans && !lb.trans) eigen_gemm_typed<T, RowMat<T>, RowMat<T>>(n, k, m, a, la.ld, b, lb.ld, c);
-  else if (!la.trans) eigen_gemm_typed<T, RowMat<T>, ColMat<T>>(n, k, m, a, la.ld, b, lb.ld, c);
-  else if (!lb.trans) eigen_gemm_typed<T, ColMat<T>, RowMat<T>>(n, k, m, a, la.ld, b, lb.ld, c);
-  else eigen_gemm_typed<T, ColMat<T>, ColMat<T>>(n, k, m, a, la.ld, b, lb.ld, c);
+void eigen_gemm(int64_t n, int64_t k, int64_t m, const T* a, const Layout& la, const T* b, const Layout& lb, T* c,
+                int64_t ldc) {
+  if (!la.trans && !lb.trans) eigen_gemm_typed<T, RowMat<T>, RowMat<T>>(n, k, m, a, la.ld, b, lb.ld, c, ldc);
+  else if (!la.trans) eigen_gemm_typed<T, RowMat<T>, ColMat<T>>(n, k, m, a, la.ld, b, lb.ld, c, ldc);
+  else if (!lb.trans) eigen_gemm_typed<T, ColMat<T>, RowMat<T>>(n, k, m, a, la.ld, b, lb.ld, c, ldc);
+  else eigen_gemm_typed<T, ColMat<T>, ColMat<T>>(n, k, m, a, la.ld, b, lb.ld, c, ldc);
 }
 
 template <class T>
-void blas_gemm(int64_t n, int64_t k, int64_t m, const T* a, const Layout& la, const T* b, const Layout& lb, T* c) {
+void blas_gemm(int64_t n, int64_t k, int64_t m, const T* a, const Layout& la, const T* b, const Layout& lb, T* c,
+               int64_t ldc) {
   const auto ta = la.trans ? CblasTrans : CblasNoTrans, tb = lb.trans ? CblasTrans : CblasNoTrans;
   const int N = static_cast<int>(n), K = static_cast<int>(k), M = static_cast<int>(m);
-  const int lda = static_cast<int>(la.ld), ldb = static_cast<int>(lb.ld);
+  const int lda = static_cast<int>(la.ld), ldb = static_cast<int>(lb.ld), ldo = static_cast<int>(ldc);
   if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, ta, tb, N, M, K, 1.0f, a, lda, b, ldb, 0.0f, c, M);
+    cblas_sgemm(CblasRowMajor, ta, tb, N, M, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldo);
   else
-    cblas_dgemm(CblasRowMajor, ta, tb, N, M, K, 1.0, a, lda, b, ldb, 0.0, c, M);
+    cblas_dgemm(CblasRowMajor, ta, tb, N, M, K, 1.0, a, lda, b, ldb, 0.0, c, ldo);
 }
 
+// c (n x m, row-major with leading dim ldc) = a @ b.
 template <class T>
-void gemm(bool eigen, int64_t n, int64_t k, int64_t m, const T* a, const Layout& la, const T* b, const Layout& lb,
-          T* c) {
+void gemm(int64_t n, int64_t k, int64_t m, const T* a, const Layout& la, const T* b, const Layout& lb, T* c,
+          int64_t ldc) {
   if constexpr (std::is_floating_point_v<T>) {
-    if (!eigen) return blas_gemm(n, k, m, a, la, b, lb, c);
+    if (!use_eigen(n, k, m, la.ld, lb.ld, ldc)) return blas_gemm(n, k, m, a, la, b, lb, c, ldc);
   }
-  eigen_gemm(n, k, m, a, la, b, lb, c);
+  eigen_gemm(n, k, m, a, la, b, lb, c, ldc);
 }
 
-// ---- batching -------------------------------------------------------------------------------
+// ---- threading ------------------------------------------------------------------------------
+//
+// Two threads, float32 GFLOP/s: OpenBLAS threading itself / Eigen threading itself / ember's
+// split into two single-threaded OpenBLAS calls on halves of the rows (or columns):
+//   64^3           114 / 86  / 175      (OpenBLAS keeps products below 100^3 on one thread)
+//   96^3           115 / 126 / 170
+//   256^3          189 / 163 / 199
+//   512^3-2048^3   196-209 / 161-173 / 197-210
+//   4096x512x64    186 / 172 / 196
+//   4096x64x64     148 / 161 / 190
+//   2048x128x16    65  / 159 / 166      (OpenBLAS splits thin outputs badly)
+//   8x128x2048     70  / 53  / 88
+//   32^3           102 / 65  / 72       (too small: below kParallelMacs, one thread)
+// The split matches or beats the better library everywhere but the tiniest products, so
+// ember does its own splitting and keeps each GEMM on one thread.
 
-// Below this many multiply-adds per GEMM, a batch runs one GEMM per thread: splitting one
-// small product costs more in synchronisation than it gains (both libraries keep products
-// under ~100^3 on one thread themselves).
-constexpr int64_t kBatchParallelMacs = int64_t{128} * 128 * 128;
+// Below this many multiply-adds in all, one thread does everything: waking a second costs
+// more than it saves (measured: 32^3 loses 30% split in two, 48^3 gains 25%).
+constexpr int64_t kParallelMacs = int64_t{40} * 40 * 40;
+// A GEMM is split into blocks of at least this many rows (or columns).
+constexpr int64_t kMinBlock = 16;
 
-// An operand ready for the GEMM loop: base pointer, batch stride and matrix layout.
+// An operand ready for the GEMM loop: the data, its batch stride and matrix layout.
 struct Operand {
   Tensor data;  // the input itself, or a contiguous copy of it
   int64_t batch_stride = 0;
@@ -159,6 +172,29 @@ Operand prepare(const Tensor& x) {
   return {copy, broadcast ? 0 : rows * cols, Layout{false, std::max<int64_t>(cols, 1)}};
 }
 
+// How the B products are cut into tasks: `parts` blocks per product (of rows when split_rows,
+// else of columns), run by `team` threads.
+struct TaskPlan {
+  int64_t parts = 1;
+  bool split_rows = true;
+  int team = 1;
+};
+
+TaskPlan plan_tasks(int64_t B, int64_t n, int64_t k, int64_t m, int threads) {
+  TaskPlan p;
+  if (threads <= 1 || B * n * k * m < kParallelMacs) return p;
+  // Whole products per thread when the batch divides evenly, or is long enough that the
+  // uneven tail costs little; otherwise each product is split as well, along its longer
+  // output side (a thin output keeps whole rows, which is where OpenBLAS's own threading
+  // loses).
+  if (B % threads != 0 && B < 4 * static_cast<int64_t>(threads)) {
+    p.split_rows = n >= m;
+    p.parts = std::clamp<int64_t>(std::max(n, m) / kMinBlock, 1, threads);
+  }
+  p.team = static_cast<int>(std::min<int64_t>(threads, B * p.parts));
+  return p;
+}
+
 template <class T>
 void run_batched(const Tensor& a, const Tensor& b, const Tensor& out) {
   const Shape& sa = a.sizes();
@@ -173,18 +209,27 @@ void run_batched(const Tensor& a, const Tensor& b, const Tensor& out) {
   const Operand pa = prepare(a), pb = prepare(b);
   const T* ap = pa.data.data_ptr<T>();
   const T* bp = pb.data.data_ptr<T>();
-  const int threads = get_num_threads();
-  const bool over_batch = B > 1 && threads > 1 && n * k * m < kBatchParallelMacs;
-  const bool eigen = prefer_eigen(n, k, m, pa.layout, pb.layout, over_batch ? 1 : threads);
-  auto one = [&](int64_t i) {
-    gemm<T>(eigen, n, k, m, ap + i * pa.batch_stride, pa.layout, bp + i * pb.batch_stride, pb.layout, c + i * n * m);
+  const Layout la = pa.layout, lb = pb.layout;
+  const TaskPlan plan = plan_tasks(B, n, k, m, get_num_threads());
+  auto task = [&](int64_t t) {
+    const int64_t i = t / plan.parts, part = t % plan.parts;
+    const T* ai = ap + i * pa.batch_stride;
+    const T* bi = bp + i * pb.batch_stride;
+    T* ci = c + i * n * m;
+    if (plan.split_rows) {  // rows r0..r1 of a and of the output
+      const int64_t r0 = n * part / plan.parts, r1 = n * (part + 1) / plan.parts;
+      gemm<T>(r1 - r0, k, m, ai + (la.trans ? r0 : r0 * la.ld), la, bi, lb, ci + r0 * m, m);
+    } else {  // columns c0..c1 of b and of the output
+      const int64_t c0 = m * part / plan.parts, c1 = m * (part + 1) / plan.parts;
+      gemm<T>(n, k, c1 - c0, ai, la, bi + (lb.trans ? c0 * lb.ld : c0), lb, ci + c0, m);
+    }
   };
-  if (over_batch) {
-    const int parts = static_cast<int>(std::min<int64_t>(threads, B));
-#pragma omp parallel for num_threads(parts) schedule(static)
-    for (int64_t i = 0; i < B; ++i) one(i);
+  const int64_t tasks = B * plan.parts;
+  if (plan.team > 1) {
+#pragma omp parallel for num_threads(plan.team) schedule(static)
+    for (int64_t t = 0; t < tasks; ++t) task(t);
   } else {
-    for (int64_t i = 0; i < B; ++i) one(i);
+    for (int64_t t = 0; t < tasks; ++t) task(t);
   }
 }
 
