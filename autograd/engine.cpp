@@ -108,7 +108,8 @@ void accumulate_into(Tensor& slot, Tensor&& g) {
   if (!slot.defined()) {
     slot = std::move(g);
   } else if (!GradMode::is_enabled() && slot.impl_ptr().use_count() == 1 &&
-             slot.impl()->storage.use_count() == 1 && slot.sizes() == g.sizes() && !slot.requires_grad()) {
+             slot.impl()->storage.use_count() == 1 && slot.sizes() == g.sizes() && slot.is_contiguous() &&
+             !slot.requires_grad()) {  // never add in place into an expanded (stride-0) buffer
     slot.add_(g);
   } else {
     slot = slot + g;

@@ -238,3 +238,13 @@ TEST_CASE("autograd: gradients of views") {
     CHECK(autograd::gradgradcheck([&](const std::vector<Tensor>& in) { return fn(in[0]).pow(2); }, {x}));
   }
 }
+
+TEST_CASE("autograd: gradients meeting at an expanded buffer are summed out of place") {
+  // mean's backward returns an expanded (stride-0) gradient; adding another gradient into it
+  // in place would write one value into every position it aliases.
+  Tensor x = leaf({3, 4});
+  CHECK(autograd::gradcheck([](const std::vector<Tensor>& in) {
+    Tensor s = in[0] * 2;
+    return s.mean({1}) + s.select(1, 0);
+  }, {x}));
+}

@@ -281,6 +281,8 @@ TEST_CASE("matmul: sizes around the Eigen/OpenBLAS crossover, at 1 and 2 threads
         check_matmul(make({40, 9, 10}, 0, t), make({40, 10, 11}, 2, t), "batched, split over batch" + th);
         check_matmul(make({40, 10, 9}, 0, t).transpose(1, 2), make({1, 10, 11}, 0, t), "split, broadcast" + th);
         check_matmul(make({40, 10, 9}, 2, t).transpose(1, 2), make({10, 11}, 2, t), "split, both copied" + th);
+        check_matmul(make({40, 300}, 3, t), make({300, 500}, 0, t), "wide output, split by columns" + th);
+        check_matmul(make({40, 300}, 1, t), make({300, 500}, 1, t), "wide output, transposed" + th);
         check_matmul(make({512}, 0, t), make({512, 300}, 0, t), "vector @ big matrix" + th);
         check_matmul(make({300, 512}, 1, t), make({512}, 0, t), "big matrix @ vector" + th);
       }

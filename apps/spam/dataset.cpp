@@ -269,7 +269,8 @@ Dataset parse_dataset(const std::string& raw, const std::string& name, const Rea
     if (pos == 0 || pos == static_cast<int64_t>(ds.size()))
       throw SpamError(name + ": every row is labelled '" + (pos == 0 ? ds.negative_label : ds.positive_label) +
                       "'; training needs both classes (positive label: '" + positive +
-                      "', change it with --positive-label)");
+                      "', change it with --positive-label)" +
+                      (ds.skipped.empty() ? "" : "; " + std::to_string(ds.skipped_total()) + " invalid row(s) skipped"));
   }
   return ds;
 }

@@ -139,13 +139,14 @@ void gemm(int64_t n, int64_t k, int64_t m, const T* a, const Layout& la, const T
 //   4096x64x64     148 / 161 / 190
 //   2048x128x16    65  / 159 / 166      (OpenBLAS splits thin outputs badly)
 //   8x128x2048     70  / 53  / 88
-//   32^3           102 / 65  / 72       (too small: below kParallelMacs, one thread)
+//   32^3           102 / 65  / 72       (too small: below kParallelMacs, so one thread)
 // The split matches or beats the better library everywhere but the tiniest products, so
 // ember does its own splitting and keeps each GEMM on one thread.
 
 // Below this many multiply-adds in all, one thread does everything: waking a second costs
-// more than it saves (measured: 32^3 loses 30% split in two, 48^3 gains 25%).
-constexpr int64_t kParallelMacs = int64_t{40} * 40 * 40;
+// more than it saves. Measured through ember::matmul, 2 threads against 1: 40^3 0.88x,
+// 44^3 0.97x, 48^3 (110k) 1.12x, 56^3 1.23x, 64^3 1.39x; 64x16x64 and 32x64x32 (65k) 0.85x.
+constexpr int64_t kParallelMacs = 100'000;
 // A GEMM is split into blocks of at least this many rows (or columns).
 constexpr int64_t kMinBlock = 16;
 
