@@ -1,6 +1,8 @@
 // Datasets, the DataLoader and splits.
 #include <doctest/doctest.h>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <ember.h>
 #include <map>
@@ -14,22 +16,9 @@ using namespace ember::data;
 
 namespace {
 
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.detach().to(kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return std::vector<double>(p, p + c.numel());
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
+using test::error_of;
+using test::values;
 
 // 10 examples: features [i, 10 i] and label i % 3.
 TensorDataset numbered(int64_t n = 10) {

@@ -2,6 +2,8 @@
 // dicts, scheduler state, and checkpoints that resume training bit for bit.
 #include <doctest/doctest.h>
 
+#include "test_util.h"
+
 #include <cstdio>
 #include <ember.h>
 #include <filesystem>
@@ -16,22 +18,9 @@ using namespace ember;
 
 namespace {
 
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.detach().to(kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return std::vector<double>(p, p + c.numel());
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
+using test::error_of;
+using test::values;
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("ember_test_optim_" + name)).string();

@@ -2,6 +2,8 @@
 // validation error, and atomic saves.
 #include <doctest/doctest.h>
 
+#include "test_util.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <ember.h>
@@ -18,22 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.detach().to(kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return std::vector<double>(p, p + c.numel());
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
+using test::error_of;
+using test::values;
 
 // A fresh empty directory for one test.
 fs::path scratch_dir(const std::string& name) {

@@ -141,6 +141,8 @@ TEST_CASE("spam cli: errors are clear and never crash") {
   Run bad_row = cli({"train", "--data", EMBER_SOURCE_DIR "/tests/fixtures/spam/bad_utf8.tsv"});
   CHECK(bad_row.rc == 1);
   CHECK(bad_row.err.find("bad_utf8.tsv:2: invalid UTF-8") != std::string::npos);
+  Run stop = cli({"train", "--data", kSmall, "--stop-on", "luck"});
+  CHECK(stop.rc == 2);
   Run cuda = cli({"train", "--data", kSmall, "--device", "cuda"});
   CHECK(cuda.rc == 1);
   CHECK(cuda.err.find("CPU only") != std::string::npos);

@@ -67,6 +67,9 @@ inline void check_close(const std::vector<double>& got, const std::vector<double
   }
 }
 
+/// True when part occurs in s.
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
 /// The message of the ember::Error that fn throws ("" when it throws none).
 inline std::string error_of(const std::function<void()>& fn) {
   try {

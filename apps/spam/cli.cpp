@@ -76,7 +76,7 @@ void write_text(const std::string& path, const std::string& text, const char* wh
 
 struct TrainArgs {
   DataArgs data;
-  std::string arch = "bag", eval_file, device = "cpu", out = "spam-model.safetensors", metrics_out, report;
+  std::string stop_on, arch = "bag", eval_file, device = "cpu", out = "spam-model.safetensors", metrics_out, report;
   int epochs = 0, threads = 0, patience = 0;
   int64_t dim = 0, hidden = -1, buckets = 0;
   double lr = 0;
@@ -108,6 +108,7 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
   TrainOptions opts = default_train_options(arch_from_name(a.arch));
   if (a.epochs > 0) opts.epochs = a.epochs;
   if (a.patience > 0) opts.patience = a.patience;
+  if (!a.stop_on.empty()) opts.stop_on = a.stop_on;
   if (a.dim > 0) opts.model.dim = a.dim;
   if (a.hidden >= 0) opts.model.hidden = a.hidden;
   if (a.buckets > 0) opts.features.buckets = a.buckets;
@@ -297,6 +298,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   train_cmd->add_option("--eval", train.eval_file, "evaluate on this file instead of a held-out split");
   train_cmd->add_option("--threads", train.threads, "CPU threads (default: 1, fastest for these small batches)");
   train_cmd->add_option("--patience", train.patience, "epochs without a better validation loss before stopping (default 2)")->check(CLI::Range(1, 1000));
+  train_cmd->add_option("--stop-on", train.stop_on, "validation criterion for early stopping: loss | auc | mcc")->check(CLI::IsMember({"loss", "auc", "mcc"}));
   train_cmd->add_option("--dim", train.dim, "embedding width (default per architecture)")->check(CLI::Range(1, 4096));
   train_cmd->add_option("--hidden", train.hidden, "bag: hidden layer width, 0 = none")->check(CLI::Range(0, 4096));
   train_cmd->add_option("--buckets", train.buckets, "hash buckets (default 262144)")->check(CLI::Range(2, 1 << 26));

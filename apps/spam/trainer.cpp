@@ -100,6 +100,8 @@ TrainOptions default_train_options(Arch arch) {
 TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, const TrainOptions& o) {
   if (rows.empty()) throw SpamError("no training rows");
   if (o.epochs < 1 || o.batch_size < 1) throw SpamError("epochs and batch size must be positive");
+  if (o.stop_on != "loss" && o.stop_on != "auc" && o.stop_on != "mcc")
+    throw SpamError("unknown early-stopping criterion '" + o.stop_on + "' (expected loss, auc or mcc)");
   Split inner = stratified_group_split(data.texts, data.labels, rows, o.val_fraction, o.seed + 1);
   std::vector<size_t> train_rows = inner.train, val_rows = inner.test;
   if (train_rows.empty()) throw SpamError("no training rows left after taking the validation slice");
@@ -176,13 +178,17 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
     if (!val_rows.empty()) {
       Eval v = evaluate_rows(net, tables, val_rows, data.labels);
       log.val_loss = v.loss;
-      log.val_mcc = compute_metrics(v.scores, v.labels, best_mcc_threshold(v.scores, v.labels)).mcc;
+      Metrics vm = compute_metrics(v.scores, v.labels, best_mcc_threshold(v.scores, v.labels));
+      log.val_mcc = vm.mcc;
+      log.val_auc = vm.roc_auc;
       last_val_mcc = log.val_mcc;
     }
     log.seconds = since(t_epoch);
     result.history.push_back(log);
-    if (val_rows.empty() || log.val_loss < best_loss) {
-      best_loss = log.val_loss;
+    // Lower is better: the loss, or the negated AUC / MCC (ties go to the earlier epoch).
+    double score = o.stop_on == "auc" ? -log.val_auc : o.stop_on == "mcc" ? -log.val_mcc : log.val_loss;
+    if (val_rows.empty() || score < best_loss) {
+      best_loss = score;
       result.best_epoch = epoch;
       since_best = 0;
       if (!val_rows.empty() && epoch < o.epochs) best_state = snapshot(net);

@@ -22,6 +22,7 @@ struct TrainOptions {
   double lr_dense = 0.01;    // everything else
   double weight_decay = 0.0;
   double warmup_fraction = 0.05;
+  std::string stop_on = "loss";  // validation criterion for early stopping: loss | auc | mcc
   double val_fraction = 0.1;  // of the training rows, duplicate-aware and stratified
   uint64_t seed = 0;
   bool progress = false;      // progress bar on stderr (the CLI turns it on for a TTY)
@@ -29,7 +30,7 @@ struct TrainOptions {
 
 struct EpochLog {
   int epoch = 0;
-  double train_loss = 0, val_loss = 0, val_mcc = 0, seconds = 0;
+  double train_loss = 0, val_loss = 0, val_mcc = 0, seconds = 0, val_auc = 0;
 };
 
 struct TrainResult {
