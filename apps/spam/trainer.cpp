@@ -12,7 +12,6 @@
 #include "nn/functional/loss.h"
 #include "optim/adam.h"
 #include "optim/lr_scheduler.h"
-#include "row_adamw.h"
 #include "split.h"
 #include "tensor/ops.h"
 
@@ -138,9 +137,6 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
   const int64_t total_steps = static_cast<int64_t>(batches) * o.epochs;
   const auto warmup = static_cast<int64_t>(std::llround(o.warmup_fraction * static_cast<double>(total_steps)));
   optim::WarmupCosine schedule(opt, warmup, total_steps);
-  std::vector<RowSparseAdamW> fused;
-  if (use_fused_row_adamw())
-    for (const Tensor& t : net.sparse_parameters()) fused.emplace_back(t, sparse_opts.betas, sparse_opts.eps, o.weight_decay);
 
   std::mt19937_64 rng(o.seed);
   double best_loss = INFINITY;
@@ -159,7 +155,6 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
       Tensor loss = nn::functional::cross_entropy(net.logits(batch), batch.targets);
       opt.zero_grad();
       loss.backward();
-      for (auto& f : fused) f.step(opt.lr(0));  // clears the table's gradient: opt skips it
       opt.step();
       schedule.step();
       loss_sum += loss.item<double>();
