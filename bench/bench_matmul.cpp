@@ -10,7 +10,12 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+// GCC 12 flags the AVX-512 intrinsics inside Eigen's GEMM as maybe uninitialized (a false
+// positive; see kernels/cpu/matmul.cpp).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
+#pragma GCC diagnostic pop
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -47,7 +47,8 @@ void fill(const Tensor& dst, const Scalar& value);
 void reduce(ReduceOp op, const Tensor& in, const Shape& dims, const Tensor& out, const Tensor& indices = {});
 /// Softmax or log-softmax along dim of a contiguous input into a contiguous output.
 void softmax(const Tensor& in, int64_t dim, bool log, const Tensor& out);
-/// out[b] = a[b] @ b[b] for 3-D views (any strides); out is contiguous.
+/// out[b] = a[b] @ b[b] for 3-D views, or one product of 2-D views (any strides); out is
+/// contiguous.
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
 // Index kernels: index is int64 with values already checked against the indexed size (see
 // index_min_max); any operand may have any strides; 0-d operands count as shape [1].

@@ -1,9 +1,9 @@
 // Matrix products: torch.matmul's shape rules and PyTorch's checks here, the GEMM in
 // kernels/cpu/matmul.cpp, the backward formulas at the end.
 //
-// Every product reaches the kernel as [B, n, k] x [B, k, m] views. Broadcast batch dims are
-// stride-0 views and transposed or sliced inputs keep their strides: the kernel decides
-// what, if anything, to copy. matmul's vector cases are unsqueeze/squeeze views around one
+// Every product reaches the kernel as [B, n, k] x [B, k, m] views (or as the 2-D tensors
+// themselves for a single product). Broadcast batch dims are stride-0 views and transposed
+// or sliced inputs keep their strides: the kernel decides what, if anything, to copy. matmul's vector cases are unsqueeze/squeeze views around one
 // recorded product, so their gradients come from the view ops' own backward.
 #include "tensor/linalg_ops.h"
 

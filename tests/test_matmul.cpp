@@ -1,7 +1,7 @@
 // Matrix products against a naive triple loop in double that implements torch.matmul's
 // shape rules on its own (vector operands, broadcast batch dims). Random shapes (empty
 // included), contiguous / transposed / step-sliced / broadcast layouts, float32, float64 and
-// int64; sizes on both sides of the Eigen/OpenBLAS crossover at 1 and 2 threads; PyTorch's
+// int64; vector, thin, split and batched products at 1 and 2 threads; PyTorch's
 // error messages; gradients (gradcheck, gradgradcheck).
 #include <algorithm>
 #include <random>
@@ -265,7 +265,7 @@ TEST_CASE("matmul: empty products") {
   CHECK(h.grad().sizes() == Shape{0, 4});
 }
 
-TEST_CASE("matmul: sizes around the Eigen/OpenBLAS crossover, at 1 and 2 threads") {
+TEST_CASE("matmul: sizes around the backend and threading thresholds, at 1 and 2 threads") {
   manual_seed(15);
   for (int threads : {1, 2}) {
     with_threads(threads, [&] {
