@@ -117,6 +117,7 @@ void accumulate_into(Tensor& slot, Tensor&& g) {
 }
 
 void check_finite(const Node& node, const GradList& outs) {
+  NoGradGuard no_grad;  // the check itself must not be recorded under create_graph
   for (size_t i = 0; i < outs.size(); ++i) {
     if (!outs[i].defined() || !outs[i].is_floating_point()) continue;
     Tensor bad = logical_not(eq(outs[i], outs[i])).logical_or(eq(abs(outs[i]), INFINITY));
