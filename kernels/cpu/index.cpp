@@ -185,30 +185,29 @@ void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tens
   });
 }
 
-void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source) {
+namespace {
+// index_add and index_copy: rows of source written (added, or stored) at index along dim.
+template <bool kAssign>
+void index_write(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source, const char* op) {
   Shape sizes = nonempty(source.sizes());
   Shape ostr = nonempty(out.strides());
   const int64_t os = ostr[dim];
   ostr[dim] = 0;
   auto L = make_dim_loop<3>(sizes, dim, {ostr, broadcast_index_strides(index, sizes.size(), dim),
                                          nonempty(source.strides())});
-  dispatch_all(out.dtype(), "index_add", [&]<class T>() {
-    scatter_add_impl<T>(L, out.impl()->data_as<T>(), index.impl()->data_as<int64_t>(), source.impl()->data_as<T>(),
-                        os);
+  dispatch_all(out.dtype(), op, [&]<class T>() {
+    scatter_add_impl<T, kAssign>(L, out.impl()->data_as<T>(), index.impl()->data_as<int64_t>(),
+                                 source.impl()->data_as<T>(), os);
   });
+}
+}  // namespace
+
+void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source) {
+  index_write</*kAssign=*/false>(out, dim, index, source, "index_add");
 }
 
 void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source) {
-  Shape sizes = nonempty(source.sizes());
-  Shape ostr = nonempty(out.strides());
-  const int64_t os = ostr[dim];
-  ostr[dim] = 0;
-  auto L = make_dim_loop<3>(sizes, dim, {ostr, broadcast_index_strides(index, sizes.size(), dim),
-                                         nonempty(source.strides())});
-  dispatch_all(out.dtype(), "index_copy", [&]<class T>() {
-    scatter_add_impl<T, /*kAssign=*/true>(L, out.impl()->data_as<T>(), index.impl()->data_as<int64_t>(),
-                                          source.impl()->data_as<T>(), os);
-  });
+  index_write</*kAssign=*/true>(out, dim, index, source, "index_copy");
 }
 
 std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
