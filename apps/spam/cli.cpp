@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -272,12 +273,15 @@ std::string find_default_data() {
   if (std::string e = exe_dir(); !e.empty()) roots.push_back((fs::path(e) / ".." / "..").string());
   roots.push_back(EMBER_SPAM_SOURCE_DIR);
   std::string tried;
+  std::vector<std::string> seen;  // the executable's repo is usually the source tree too
   for (const auto& root : roots)
     for (const char* r : rel) {
-      fs::path p = root == "." ? fs::path(r) : fs::path(root) / r;
+      fs::path p = (root == "." ? fs::path(r) : fs::path(root) / r).lexically_normal();
+      if (std::find(seen.begin(), seen.end(), p.string()) != seen.end()) continue;
+      seen.push_back(p.string());
       std::error_code ec;
-      if (fs::is_regular_file(p, ec)) return p.lexically_normal().string();
-      tried += "\n  " + p.lexically_normal().string();
+      if (fs::is_regular_file(p, ec)) return p.string();
+      tried += "\n  " + p.string();
     }
   throw SpamError("no data set found; tried:" + tried +
                   "\nDownload the SMS Spam Collection with scripts/get-sms-spam.sh (writes data/SMSSpamCollection), "
