@@ -5,12 +5,17 @@
 //   - an Adam step over 1M parameters;
 //   - the spam-style step: EmbeddingBag + sparse Adam, against the same step with a dense
 //     gradient and a dense Adam over the whole table (target: >= 10x faster).
-// libtorch is not installed here, so no libtorch column is measured.
+// When Debian's libtorch-dev is installed, the same workloads run on libtorch in this binary
+// (EMBER_BENCH_LIBTORCH), for a side-by-side ratio.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
 
 #include <ember.h>
+
+#ifdef EMBER_BENCH_LIBTORCH
+#include <torch/torch.h>
+#endif
 
 namespace {
 
@@ -91,6 +96,51 @@ void BM_embedding_bag_adam_step(benchmark::State& state) {
   state.SetLabel(sparse ? "sparse grad + lazy Adam" : "dense grad + dense Adam");
 }
 
+#ifdef EMBER_BENCH_LIBTORCH
+void BM_libtorch_mlp_forward_backward(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(state.range(2)));
+  const int64_t batch = state.range(0), width = state.range(1);
+  torch::manual_seed(0);
+  torch::nn::Sequential model(torch::nn::Linear(width, width), torch::nn::ReLU(), torch::nn::Linear(width, width));
+  torch::Tensor x = torch::randn({batch, width});
+  for (auto _ : state) {
+    model->zero_grad(/*set_to_none=*/true);
+    model->forward(x).sum().backward();
+    benchmark::DoNotOptimize(model->parameters()[0].grad().data_ptr());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(3.0 * 2 * 2 * batch * width * width * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_libtorch_embedding_bag_adam_step(benchmark::State& state) {
+  torch::set_num_threads(1);
+  const bool sparse = state.range(0) != 0;
+  torch::manual_seed(0);
+  torch::nn::EmbeddingBag bag(torch::nn::EmbeddingBagOptions(kVocab, kDim).mode(torch::kMean).sparse(sparse));
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  if (sparse) opt = std::make_unique<torch::optim::SGD>(bag->parameters(), torch::optim::SGDOptions(1e-3));
+  else opt = std::make_unique<torch::optim::Adam>(bag->parameters(), torch::optim::AdamOptions(1e-3));
+  torch::Tensor ids = torch::randint(0, kVocab, {kBags * kPerBag});
+  torch::Tensor offsets = torch::arange(0, kBags * kPerBag, kPerBag);
+  for (auto _ : state) {
+    opt->zero_grad();
+    bag->forward(ids, offsets).sum().backward();
+    opt->step();
+  }
+  // libtorch's C++ frontend has no SparseAdam: the sparse row uses SGD, the dense row Adam.
+  state.SetLabel(sparse ? "sparse grad + SGD (no SparseAdam in C++)" : "dense grad + dense Adam");
+}
+
+void BM_libtorch_adam_step_1M(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(state.range(0)));
+  torch::Tensor p = torch::randn({1000, 1000}, torch::requires_grad());
+  p.mutable_grad() = torch::randn({1000, 1000});
+  torch::optim::Adam opt({p}, torch::optim::AdamOptions(1e-3));
+  for (auto _ : state) opt.step();
+  state.counters["params/s"] = benchmark::Counter(1e6, benchmark::Counter::kIsIterationInvariantRate);
+}
+#endif
+
 }  // namespace
 
 BENCHMARK(BM_mlp_forward_backward)
@@ -101,4 +151,13 @@ BENCHMARK(BM_mlp_forward_backward)
 BENCHMARK(BM_embedding_bag)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_adam_step_1M)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_embedding_bag_adam_step)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::kMicrosecond);
+#ifdef EMBER_BENCH_LIBTORCH
+BENCHMARK(BM_libtorch_mlp_forward_backward)
+    ->ArgsProduct({{32, 256}, {64, 512}, {1, 2}})
+    ->ArgNames({"batch", "width", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_libtorch_adam_step_1M)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_libtorch_embedding_bag_adam_step)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::kMicrosecond);
+#endif
 BENCHMARK_MAIN();
