@@ -17,6 +17,11 @@
 
 namespace ember {
 namespace {
+// True for a column-major matrix (x.t() of a row-major one, like Linear's weight.t()).
+bool column_major(const Tensor& x) { return x.dim() == 2 && x.stride(0) == 1 && x.stride(1) != 1 && x.size(0) > 1; }
+}  // namespace
+
+namespace {
 
 // The dtype names PyTorch prints in "expected scalar type" messages.
 const char* torch_type_name(ScalarType t) {
@@ -97,6 +102,8 @@ void record_matmul(const Tensor& a, const Tensor& b, const Tensor& out, const ch
   node->op_name = name;
   if (node->needs_input_grad(0)) node->b = node->save(b);
   if (node->needs_input_grad(1)) node->a = node->save(a);
+  node->a_column_major = column_major(a);
+  node->b_column_major = column_major(b);
   autograd::set_history(out, node);
 }
 
@@ -250,11 +257,22 @@ Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar&
 
 namespace autograd {
 
+namespace {
+// lhs @ rhs, computed as (rhs^T @ lhs^T)^T when `like` is column-major, so the gradient has
+// the layout of the input it belongs to. For Linear's weight.t() the transposed gradient then
+// reaches the weight contiguous, instead of being copied there (as PyTorch's mm_mat2_backward).
+Tensor product_like(const Tensor& lhs, const Tensor& rhs, bool column_major_result) {
+  if (column_major_result && lhs.dim() == 2 && rhs.dim() == 2)
+    return transpose(matmul(transpose(rhs, 0, 1), transpose(lhs, 0, 1)), 0, 1);
+  return matmul(lhs, rhs);
+}
+}  // namespace
+
 GradList MatmulBackward::apply(GradList&& grads) {
   const Tensor& g = grads[0];
   GradList out(2);
-  if (needs_input_grad(0)) out[0] = matmul(g, transpose(unpack(b), -1, -2));
-  if (needs_input_grad(1)) out[1] = matmul(transpose(unpack(a), -1, -2), g);
+  if (needs_input_grad(0)) out[0] = product_like(g, transpose(unpack(b), -1, -2), a_column_major);
+  if (needs_input_grad(1)) out[1] = product_like(transpose(unpack(a), -1, -2), g, b_column_major);
   return out;
 }
 

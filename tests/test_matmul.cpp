@@ -447,3 +447,14 @@ TEST_CASE("matmul: backward node names and integer inputs") {
   NoGradGuard no_grad;
   CHECK(!matmul(a, b).requires_grad());
 }
+
+TEST_CASE("matmul: the gradient of a transposed weight reaches it contiguous") {
+  // Linear computes x @ w.t(); the gradient is produced in w.t()'s layout so that the
+  // transpose back gives a contiguous w.grad() without a copy.
+  ember::Tensor w = ember::randn({8, 5}, ember::dtype(ember::kFloat64).requires_grad(true));
+  ember::Tensor x = ember::randn({3, 5}, ember::kFloat64);
+  ember::mm(x, w.t()).sum().backward();
+  CHECK(w.grad().is_contiguous());
+  ember::Tensor expected = ember::mm(ember::ones({3, 8}, ember::kFloat64).t(), x);
+  CHECK(ember::allclose(w.grad(), expected));
+}

@@ -170,3 +170,16 @@ TEST_CASE("tensor: in-place ops bump the version counter") {
         std::string::npos);
   CHECK(error_of([&] { t.add_(ones({2})); }).find("[add") == 0);
 }
+
+TEST_CASE("tensor: transposed copies (tiled path) match the element order") {
+  for (auto [r, c] : std::vector<std::pair<int64_t, int64_t>>{{33, 70}, {64, 64}, {100, 37}}) {
+    Tensor x = arange(r * c, kFloat64).reshape({r, c});
+    Tensor y = x.t().contiguous();  // [c, r]
+    std::vector<double> v = values(y);
+    bool ok = true;
+    for (int64_t i = 0; i < c; ++i)
+      for (int64_t j = 0; j < r; ++j) ok = ok && v[static_cast<size_t>(i * r + j)] == static_cast<double>(j * c + i);
+    CHECK(ok);
+    CHECK(values(x.t().to(kFloat32)) == values(y));  // with a dtype conversion too
+  }
+}

@@ -15,6 +15,8 @@ struct MatmulBackward final : Node {
   GradList apply(GradList&& grads) override;
   const char* op_name = "MmBackward";
   size_t a = 0, b = 0;  // saved slots (b is saved only when grad_a is needed, and a for grad_b)
+  // Whether a / b were column-major matrices: their gradients are produced in that layout.
+  bool a_column_major = false, b_column_major = false;
 };
 
 /// addmm: out = beta * self + alpha * (a @ b), self broadcast to the output.
