@@ -35,6 +35,9 @@ void unary(UnaryOp op, const Tensor& in, const Tensor& out, const UnaryArgs& arg
 /// out = a op b; a and b are views already broadcast to out's shape, of one dtype;
 /// alpha scales b for Add and Sub.
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out, double alpha = 1);
+/// In place: self += value * t1 * t2 (divide: self += value * t1 / t2), the products formed
+/// as (value * t1) * t2 like PyTorch's addcmul_/addcdiv_; t1 and t2 are views of self's shape.
+void addcmul_(const Tensor& self, const Tensor& t1, const Tensor& t2, double value, bool divide);
 /// out = cond ? a : b, all views of out's shape; a, b and out share a dtype.
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
 /// dst = src converted to dst's dtype; src is a view of dst's shape.

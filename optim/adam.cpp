@@ -94,8 +94,8 @@ void adam_update(Optimizer& opt, const std::vector<Tensor>& params, double lr, s
       else g = g.add(p, weight_decay);
     }
     lerp_(st.exp_avg, g, 1 - betas[0]);
-    // addcmul_(g, g, value) computes (value * g) * g, then adds.
-    st.exp_avg_sq.mul_(betas[1]).add_(g.mul(1 - betas[1]).mul(g));
+    // addcmul_(g, g, value) computes (value * g) * g, then adds, as PyTorch's kernel does.
+    addcmul_(st.exp_avg_sq.mul_(betas[1]), g, g, 1 - betas[1]);
     const double t = static_cast<double>(st.step);
     const double bias_correction1 = 1 - std::pow(betas[0], t);
     const double bias_correction2 = 1 - std::pow(betas[1], t);
@@ -108,7 +108,7 @@ void adam_update(Optimizer& opt, const std::vector<Tensor>& params, double lr, s
     }
     Tensor denom = second.sqrt().div(bias_correction2_sqrt).add_(eps);
     // addcdiv_(exp_avg, denom, value) computes (value * exp_avg) / denom, then adds.
-    p.add_(st.exp_avg.mul(-step_size).div(denom));
+    addcdiv_(p, st.exp_avg, denom, -step_size);
   }
 }
 

@@ -330,6 +330,29 @@ Tensor& mul_(Tensor& a, const Tensor& b) {
   return inplace(a, mul(autograd_input(a), b), "mul_");
 }
 Tensor& div_(Tensor& a, const Tensor& b) { return inplace(a, div(autograd_input(a), b), "div_"); }
+namespace {
+Tensor& addc_op(Tensor& a, const Tensor& t1, const Tensor& t2, const Scalar& value, bool divide) {
+  const char* op = divide ? "addcdiv_" : "addcmul_";
+  autograd::check_inplace(a, op);
+  EMBER_CHECK(!autograd::needs_grad(a, t1, t2), op, "is not recorded by autograd; call it under NoGradGuard");
+  EMBER_CHECK(a.is_floating_point() && t1.dtype() == a.dtype() && t2.dtype() == a.dtype(), op,
+              "expected tensors of one floating dtype, got ", dtype_name(a.dtype()), ", ", dtype_name(t1.dtype()),
+              " and ", dtype_name(t2.dtype()));
+  internal::check_same_device(a, t1, op);
+  internal::check_same_device(a, t2, op);
+  kernels::cpu::addcmul_(a, broadcast_into(a, t1, op), broadcast_into(a, t2, op), value.to_double(), divide);
+  a.impl()->storage->bump_version();
+  return a;
+}
+}  // namespace
+
+Tensor& addcmul_(Tensor& a, const Tensor& t1, const Tensor& t2, const Scalar& value) {
+  return addc_op(a, t1, t2, value, /*divide=*/false);
+}
+Tensor& addcdiv_(Tensor& a, const Tensor& t1, const Tensor& t2, const Scalar& value) {
+  return addc_op(a, t1, t2, value, /*divide=*/true);
+}
+
 Tensor& fill_(Tensor& a, const Scalar& value) {
   autograd::check_inplace(a, "fill_");
   kernels::cpu::fill(a, value);

@@ -78,6 +78,11 @@ Tensor& mul_(Tensor& a, const Tensor& b);
 Tensor& div_(Tensor& a, const Tensor& b);
 Tensor& fill_(Tensor& a, const Scalar& value);
 Tensor& zero_(Tensor& a);
+/// In place: a += value * t1 * t2 (torch.addcmul_), one pass. Not recorded by autograd (for
+/// optimizer updates under NoGradGuard).
+Tensor& addcmul_(Tensor& a, const Tensor& t1, const Tensor& t2, const Scalar& value = 1);
+/// In place: a += value * t1 / t2 (torch.addcdiv_), one pass. Not recorded by autograd.
+Tensor& addcdiv_(Tensor& a, const Tensor& t1, const Tensor& t2, const Scalar& value = 1);
 /// Copies src into a (broadcasting src, converting dtype).
 Tensor& copy_(Tensor& a, const Tensor& src);
 

@@ -194,3 +194,19 @@ TEST_CASE("pointwise: integer ops and special values") {
   CHECK(std::isinf(values(log(tensor({0.0})))[0]));
   CHECK(values(sigmoid(tensor({-1000.0, 1000.0}))) == std::vector<double>{0, 1});
 }
+
+TEST_CASE("pointwise: addcmul_ and addcdiv_ in one pass") {
+  Tensor a = tensor({1.0, 2.0, 3.0}), t1 = tensor({2.0, 4.0, 6.0}), t2 = tensor({4.0, 2.0, 1.0});
+  addcmul_(a, t1, t2, 0.5);
+  CHECK(values(a) == std::vector<double>{5, 6, 6});
+  addcdiv_(a, t1, t2, -1);
+  CHECK(values(a) == std::vector<double>{4.5, 4, 0});
+  Tensor m = zeros({2, 3});
+  addcmul_(m, ones({3}), full({2, 1}, 2.0), 3);  // both factors broadcast to m's shape
+  CHECK(values(m) == std::vector<double>(6, 6.0));
+  Tensor leaf = ones({3}, dtype(kFloat64).requires_grad(true));
+  Tensor b = zeros({3}, kFloat64);
+  CHECK(test::error_of([&] { addcmul_(b, leaf, leaf); }).find("[addcmul_] is not recorded by autograd") == 0);
+  CHECK(test::error_of([&] { addcdiv_(b, ones({3}), ones({3}), 1); }).find("one floating dtype") != std::string::npos);
+  CHECK(test::error_of([&] { addcmul_(b, ones({4}, kFloat64), ones({4}, kFloat64)); }).find("[addcmul_]") == 0);
+}

@@ -68,6 +68,16 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out, do
   dispatch_numeric(a.dtype(), "binary", [&]<class T>() { arithmetic<T>(op, a, b, out, alpha); });
 }
 
+void addcmul_(const Tensor& self, const Tensor& t1, const Tensor& t2, double value, bool divide) {
+  dispatch_floating(self.dtype(), divide ? "addcdiv_" : "addcmul_", [&]<class T>() {
+    const T v = static_cast<T>(value);
+    if (divide)
+      map<T, T, T, T>([v](T s, T a, T b) { return s + v * a / b; }, self, self, t1, t2);
+    else
+      map<T, T, T, T>([v](T s, T a, T b) { return s + v * a * b; }, self, self, t1, t2);
+  });
+}
+
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_all(out.dtype(), "where",
                [&]<class T>() { map<T, bool, T, T>([](bool c, T x, T y) { return c ? x : y; }, out, cond, a, b); });
