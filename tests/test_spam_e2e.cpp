@@ -46,7 +46,7 @@ TrainOptions small_options(Arch arch) {
   o.epochs = 30;
   o.patience = 30;
   o.val_fraction = 0.2;
-  o.lr_dense = 0.05;
+  if (arch != Arch::Bag) o.lr_dense = 0.05;
   return o;
 }
 }  // namespace
@@ -77,6 +77,44 @@ TEST_CASE("spam e2e: train, save, load and predict give the same scores") {
       CHECK(before[1] < 0.5f);
     }
   }
+}
+
+TEST_CASE("spam e2e: bag variants: one validation slice, an MLP, counted features") {
+  Dataset d = read_dataset(kSmall, {});
+  std::vector<size_t> rows(d.size());
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  std::vector<std::string> probe{"WINNER! Claim your free cash prize, call 09061701461 now",
+                                 "are we still on for lunch tomorrow?"};
+  TrainOptions single = small_options(Arch::Bag);
+  single.folds = 1;
+  TrainResult s = train_model(d, rows, single);
+  CHECK(s.fold_best_epochs.size() == 1);
+  CHECK(s.model.config.merged == 1);
+  std::vector<float> ps = s.model.predict(probe);
+  CHECK(ps[0] > ps[1]);
+
+  TrainOptions mlp = small_options(Arch::Bag);
+  mlp.model.hidden = 8;
+  CHECK_THROWS_AS(train_model(d, rows, mlp), SpamError);  // an MLP cannot be merged
+  mlp.folds = 1;
+  mlp.optimizer = "adamw";
+  mlp.lr_sparse = 0.05;
+  mlp.lr_dense = 0.01;
+  TrainResult m = train_model(d, rows, mlp);
+  std::vector<float> pm = m.model.predict(probe);
+  CHECK(pm[0] > pm[1]);
+
+  TrainOptions counted = small_options(Arch::Bag);
+  counted.features.weighting = "count";
+  TrainResult c = train_model(d, rows, counted);
+  CHECK(c.model.config.merged == 5);
+  fs::path file = temp_dir() / "model_counted.safetensors";
+  c.model.save(file.string());
+  CHECK(SpamModel::load(file.string()).predict(probe) == c.model.predict(probe));
+
+  TrainOptions bad = small_options(Arch::Bag);
+  bad.optimizer = "lbfgs";
+  CHECK_THROWS_AS(train_model(d, rows, bad), SpamError);
 }
 
 TEST_CASE("spam e2e: the same seed gives the same model") {

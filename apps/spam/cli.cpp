@@ -78,9 +78,10 @@ void write_text(const std::string& path, const std::string& text, const char* wh
 struct TrainArgs {
   DataArgs data;
   std::string stop_on, arch = "bag", eval_file, device = "cpu", out = "spam-model.safetensors", metrics_out, report;
-  int epochs = 0, threads = 0, patience = 0;
+  std::string weighting, optimizer;
+  int epochs = 0, threads = 0, patience = 0, folds = 0;
   int64_t dim = 0, hidden = -1, buckets = 0;
-  double lr = 0;
+  double lr = 0, max_ham_blocked = -1, weight_decay = -1, threshold = -1;
   uint64_t seed = 0;
   double test_fraction = 0.2;
 };
@@ -114,6 +115,14 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
   if (a.hidden >= 0) opts.model.hidden = a.hidden;
   if (a.buckets > 0) opts.features.buckets = a.buckets;
   if (a.lr > 0) opts.lr_sparse = a.lr;
+  if (a.weight_decay >= 0) opts.weight_decay = a.weight_decay;
+  if (!a.weighting.empty()) opts.features.weighting = a.weighting;
+  if (!a.optimizer.empty()) opts.optimizer = a.optimizer;
+  if (a.max_ham_blocked >= 0) opts.max_false_positive_rate = a.max_ham_blocked;
+  if (a.threshold >= 0) opts.fixed_threshold = a.threshold;
+  // A bag with a hidden layer cannot be merged: unless told otherwise it trains as one model.
+  if (a.folds > 0) opts.folds = a.folds;
+  else if (opts.model.hidden > 0) opts.folds = 1;
   if (opts.model.arch == Arch::Transformer && opts.model.dim % opts.model.heads != 0)
     throw SpamError("--dim must be a multiple of the transformer's " + std::to_string(opts.model.heads) + " heads");
   opts.seed = a.seed;
@@ -306,7 +315,13 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   train_cmd->add_option("--dim", train.dim, "embedding width (default per architecture)")->check(CLI::Range(1, 4096));
   train_cmd->add_option("--hidden", train.hidden, "bag: hidden layer width, 0 = none")->check(CLI::Range(0, 4096));
   train_cmd->add_option("--buckets", train.buckets, "hash buckets (default 262144)")->check(CLI::Range(2, 1 << 26));
-  train_cmd->add_option("--lr", train.lr, "learning rate of the embedding rows")->check(CLI::Range(1e-6, 10.0));
+  train_cmd->add_option("--lr", train.lr, "learning rate of the embedding rows")->check(CLI::Range(1e-6, 1000.0));
+  train_cmd->add_option("--weight-decay", train.weight_decay, "AdamW weight decay (default 0)")->check(CLI::Range(0.0, 10.0));
+  train_cmd->add_option("--optimizer", train.optimizer, "sgd (bag default) | adamw (cnn, transformer default)")->check(CLI::IsMember({"sgd", "adamw"}));
+  train_cmd->add_option("--weighting", train.weighting, "bag features: tfidf (default) | count")->check(CLI::IsMember({"tfidf", "count"}));
+  train_cmd->add_option("--folds", train.folds, "bag: cross-fitted models merged into one (default 5); 1 = one model and a validation slice")->check(CLI::Range(1, 20));
+  train_cmd->add_option("--threshold", train.threshold, "fixed decision threshold instead of the one chosen on held-out rows")->check(CLI::Range(0.0, 1.0));
+  train_cmd->add_option("--max-ham-blocked", train.max_ham_blocked, "threshold: best MCC among cuts blocking at most this share of held-out ham (bag default 0.001)")->check(CLI::Range(0.0, 1.0));
   train_cmd->add_option("--device", train.device, "cpu | cuda")->capture_default_str();
   train_cmd->add_option("--out", train.out, "model file to write")->capture_default_str();
   train_cmd->add_option("--metrics-out", train.metrics_out, "write the test metrics as JSON");

@@ -1,6 +1,7 @@
 #include "featurizer.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -40,7 +41,8 @@ inline bool is_word_byte(unsigned char c) { return std::isalnum(c) || c >= 128; 
 
 std::string FeatureConfig::to_json() const {
   nlohmann::json j{{"buckets", buckets}, {"word_ngrams", word_ngrams}, {"char_min", char_min},
-                   {"char_max", char_max}, {"max_tokens", max_tokens}, {"hash", "fnv1a64+fmix/v1"}};
+                   {"char_max", char_max}, {"max_tokens", max_tokens}, {"hash", "fnv1a64+fmix/v1"},
+                   {"weighting", weighting}};
   return j.dump();
 }
 
@@ -53,12 +55,13 @@ FeatureConfig FeatureConfig::from_json(const std::string& text) {
     c.char_min = j.at("char_min").get<int>();
     c.char_max = j.at("char_max").get<int>();
     c.max_tokens = j.value("max_tokens", 128);
+    c.weighting = j.value("weighting", std::string("count"));
     if (j.value("hash", std::string()) != "fnv1a64+fmix/v1") throw SpamError("unknown feature hash");
   } catch (const nlohmann::json::exception& e) {
     throw SpamError(std::string("bad feature config in model: ") + e.what());
   }
   if (c.buckets < 2 || c.word_ngrams < 0 || c.word_ngrams > 8 || c.char_min < 0 || c.char_max < c.char_min ||
-      c.char_max > 16 || c.max_tokens < 1)
+      c.char_max > 16 || c.max_tokens < 1 || (c.weighting != "count" && c.weighting != "tfidf"))
     throw SpamError("bad feature config in model: " + c.to_json());
   return c;
 }
@@ -193,6 +196,67 @@ FeatureTable Featurizer::bag_table(const std::vector<std::string>& texts) const 
     for (size_t i = 1; i < t.offsets.size(); ++i) all.offsets.push_back(base + t.offsets[i]);
   }
   return all;
+}
+
+void count_features(FeatureTable& t) {
+  std::vector<int64_t> ids, offsets{0};
+  std::vector<float> counts;
+  ids.reserve(t.ids.size());
+  counts.reserve(t.ids.size());
+  std::vector<int64_t> message;
+  for (size_t m = 0; m < t.size(); ++m) {
+    message.assign(t.ids.begin() + t.offsets[m], t.ids.begin() + t.offsets[m + 1]);
+    std::sort(message.begin(), message.end());
+    for (size_t i = 0; i < message.size(); ++i) {
+      if (i > 0 && message[i] == message[i - 1]) {
+        counts.back() += 1.0f;
+      } else {
+        ids.push_back(message[i]);
+        counts.push_back(1.0f);
+      }
+    }
+    offsets.push_back(static_cast<int64_t>(ids.size()));
+  }
+  t.ids = std::move(ids);
+  t.offsets = std::move(offsets);
+  t.weights = std::move(counts);
+}
+
+std::vector<float> inverse_document_frequency(const FeatureTable& counted, const std::vector<size_t>& rows,
+                                              int64_t buckets) {
+  std::vector<int32_t> df(static_cast<size_t>(buckets), 0);
+  for (size_t r : rows)
+    for (int64_t k = counted.offsets[r]; k < counted.offsets[r + 1]; ++k) df[static_cast<size_t>(counted.ids[k])] += 1;
+  std::vector<float> idf(df.size(), 0.0f);
+  const double n = static_cast<double>(rows.size());
+  for (size_t b = 0; b < df.size(); ++b)
+    if (df[b] > 0) idf[b] = static_cast<float>(std::log((1.0 + n) / (1.0 + df[b])) + 1.0);
+  return idf;
+}
+
+void apply_tfidf(FeatureTable& t, const float* idf, size_t buckets) {
+  if (t.weights.size() != t.ids.size()) throw SpamError("apply_tfidf: the feature table has no counts");
+  size_t out = 0;
+  int64_t begin = 0;
+  for (size_t m = 0; m < t.size(); ++m) {
+    const int64_t end = t.offsets[m + 1];
+    const size_t first = out;
+    double norm2 = 0;
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t id = t.ids[k];
+      if (id < 0 || static_cast<size_t>(id) >= buckets || idf[id] == 0.0f) continue;
+      const float w = (1.0f + std::log(t.weights[k])) * idf[id];
+      t.ids[out] = id;
+      t.weights[out++] = w;
+      norm2 += static_cast<double>(w) * w;
+    }
+    const auto inv = static_cast<float>(norm2 > 0 ? 1.0 / std::sqrt(norm2) : 0.0);
+    for (size_t k = first; k < out; ++k) t.weights[k] *= inv;
+    begin = end;
+    t.offsets[m + 1] = static_cast<int64_t>(out);
+  }
+  t.ids.resize(out);
+  t.weights.resize(out);
 }
 
 SeqTable Featurizer::seq_table(const std::vector<std::string>& texts) const {

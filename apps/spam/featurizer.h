@@ -15,6 +15,10 @@ struct FeatureConfig {
   int char_min = 2;     // character n-grams of "<word>", lengths char_min..char_max; 0 disables
   int char_max = 5;
   int max_tokens = 128;  // sequence models (cnn, transformer): words kept per message
+  // Bag models: "count" feeds every feature occurrence to a mean bag; "tfidf" feeds each
+  // distinct feature once, weighted (1 + ln tf) * idf and L2-normalized per message, with idf
+  // from the training rows and zero for buckets no training message has (see apply_tfidf).
+  std::string weighting = "count";
 
   std::string to_json() const;
   static FeatureConfig from_json(const std::string& json);  // throws SpamError on bad config
@@ -25,6 +29,7 @@ struct FeatureConfig {
 struct FeatureTable {
   std::vector<int64_t> ids;
   std::vector<int64_t> offsets{0};
+  std::vector<float> weights;  // one per id, or empty (every feature weighs the same)
   size_t size() const { return offsets.size() - 1; }
   int64_t count(size_t i) const { return offsets[i + 1] - offsets[i]; }
 };
@@ -46,6 +51,19 @@ struct SeqTable {
   size_t size() const { return msg_offsets.size() - 1; }
   int64_t words(size_t m) const { return msg_offsets[m + 1] - msg_offsets[m]; }
 };
+
+/// Merges repeated ids within each message: ids become sorted and distinct, weights their counts.
+void count_features(FeatureTable& table);
+
+/// Smoothed inverse document frequency per bucket over the given rows of a counted table:
+/// ln((1 + n) / (1 + df)) + 1, and 0 for a bucket that none of the rows contains.
+std::vector<float> inverse_document_frequency(const FeatureTable& counted, const std::vector<size_t>& rows,
+                                              int64_t buckets);
+
+/// Turns counts into sublinear tf-idf weights, L2-normalized per message. Features of zero idf
+/// (never seen in training) are dropped: their embedding rows were never trained, and keeping
+/// them only dilutes the weights of the known ones. A message may end with no features.
+void apply_tfidf(FeatureTable& counted, const float* idf, size_t buckets);
 
 class Featurizer {
  public:

@@ -82,16 +82,21 @@ std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& score
   return pts;
 }
 
-double best_mcc_threshold(const std::vector<float>& scores, const std::vector<int>& labels) {
+double best_mcc_threshold(const std::vector<float>& scores, const std::vector<int>& labels,
+                          double max_false_positive_rate) {
   std::vector<size_t> idx = order_by_score_desc(scores);
   int64_t pos = 0, neg = 0;
   for (int l : labels) (l == 1 ? pos : neg) += 1;
-  double best = 0.5, best_mcc = -2;
+  const double fp_budget = max_false_positive_rate * static_cast<double>(neg) + 1e-9;
+  // Until a cut fits the budget: above the highest score, so nothing is flagged.
+  double top = idx.empty() ? 0.0 : scores[idx[0]];
+  double best = top < 1.0 ? 0.5 * (1.0 + top) : std::nextafter(1.0, 2.0), best_mcc = -2;
   int64_t tp = 0, fp = 0;
   // Flag the top-k distinct score levels; the cut lies between level k and level k+1.
   for (size_t i = 0; i < idx.size();) {
     size_t j = i;
     for (; j < idx.size() && scores[idx[j]] == scores[idx[i]]; ++j) (labels[idx[j]] == 1 ? tp : fp) += 1;
+    if (static_cast<double>(fp) > fp_budget) break;  // lower cuts only flag more negatives
     double hi = scores[idx[i]];
     double lo = j < idx.size() ? scores[idx[j]] : 0.0;
     double mcc = mcc_from_counts(tp, fp, neg - fp, pos - tp);
@@ -104,6 +109,56 @@ double best_mcc_threshold(const std::vector<float>& scores, const std::vector<in
     i = j;
   }
   return best;
+}
+
+double Platt::operator()(double margin) const {
+  double z = scale * margin + shift;
+  return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
+}
+
+Platt fit_platt(const std::vector<double>& margins, const std::vector<int>& labels) {
+  double pos = 0, neg = 0;
+  for (int l : labels) (l == 1 ? pos : neg) += 1;
+  if (pos == 0 || neg == 0 || margins.size() != labels.size()) return {};
+  const double hi = (pos + 1) / (pos + 2), lo = 1 / (neg + 2);  // Platt (1999)
+  auto loss = [&](const Platt& p) {
+    double l = 0;
+    for (size_t i = 0; i < margins.size(); ++i) {
+      double t = labels[i] == 1 ? hi : lo, z = p.scale * margins[i] + p.shift;
+      // t * -log(sigmoid z) + (1 - t) * -log(1 - sigmoid z), without overflow
+      l += std::max(z, 0.0) - t * z + std::log1p(std::exp(-std::abs(z)));
+    }
+    return l;
+  };
+  Platt p;
+  double current = loss(p);
+  for (int iter = 0; iter < 100; ++iter) {
+    double ga = 0, gb = 0, haa = 1e-12, hab = 0, hbb = 1e-12;  // gradient and Hessian of the loss
+    for (size_t i = 0; i < margins.size(); ++i) {
+      double t = labels[i] == 1 ? hi : lo, q = p(margins[i]), d = q - t, w = q * (1 - q);
+      ga += d * margins[i];
+      gb += d;
+      haa += w * margins[i] * margins[i];
+      hab += w * margins[i];
+      hbb += w;
+    }
+    double det = haa * hbb - hab * hab;
+    if (!(det > 0)) break;
+    double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+    // Backtracking keeps every step a descent step.
+    double step = 1;
+    Platt next;
+    for (; step > 1e-8; step /= 2) {
+      next = {p.scale - step * da, p.shift - step * db};
+      if (loss(next) <= current) break;
+    }
+    if (step <= 1e-8) break;
+    double improvement = current - loss(next);
+    p = next;
+    current -= improvement;
+    if (improvement < 1e-10 * (1 + current)) break;
+  }
+  return p;
 }
 
 std::string Metrics::to_json() const {

@@ -29,8 +29,20 @@ double roc_auc(const std::vector<float>& scores, const std::vector<int>& labels)
 std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& scores, const std::vector<int>& labels);
 
 /// The threshold with the highest MCC on these scores: midway between two neighbouring distinct
-/// scores, so a small shift in scores after reloading a model does not flip a decision.
-double best_mcc_threshold(const std::vector<float>& scores, const std::vector<int>& labels);
+/// scores, so a small shift in scores after reloading a model does not flip a decision. Only
+/// cuts that flag at most max_false_positive_rate of the negatives are considered (a ham-blocked
+/// budget); when none is, the cut lies above the highest score.
+double best_mcc_threshold(const std::vector<float>& scores, const std::vector<int>& labels,
+                          double max_false_positive_rate = 1.0);
+
+/// Platt scaling: p = sigmoid(scale * margin + shift), fitted to labelled held-out margins.
+struct Platt {
+  double scale = 1.0, shift = 0.0;
+  double operator()(double margin) const;
+};
+/// Maximum-likelihood fit (Newton's method) with Platt's smoothed targets, which keep separable
+/// data from pushing the scale to infinity. Needs both classes; otherwise returns the identity.
+Platt fit_platt(const std::vector<double>& margins, const std::vector<int>& labels);
 
 double mcc_from_counts(int64_t tp, int64_t fp, int64_t tn, int64_t fn);
 

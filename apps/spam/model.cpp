@@ -14,7 +14,7 @@
 namespace ember::spam {
 namespace {
 
-constexpr const char* kFormat = "ember-spam/1";
+constexpr const char* kFormat = "ember-spam/2";  // 2: linear bag rows, tf-idf weights, idf buffer
 
 Tensor int64_tensor(const std::vector<int64_t>& v) {
   return from_blob_copy(v.data(), {static_cast<int64_t>(v.size())}, kInt64);
@@ -35,29 +35,57 @@ void shrink_(const Tensor& w, double factor) {
   t.mul_(factor);
 }
 
-std::shared_ptr<nn::EmbeddingBag> make_table(int64_t buckets, int64_t dim) {
-  auto e = std::make_shared<nn::EmbeddingBag>(buckets, dim, "mean", /*sparse=*/true, std::nullopt,
+std::shared_ptr<nn::EmbeddingBag> make_table(int64_t buckets, int64_t dim, const std::string& mode = "mean") {
+  auto e = std::make_shared<nn::EmbeddingBag>(buckets, dim, mode, /*sparse=*/true, std::nullopt,
                                               /*include_last_offset=*/true);
   shrink_(e->weight, 0.1);
   return e;
 }
 
+// fastText: a message is the bag of its features' embedding rows (a mean of counted features,
+// or a sum weighted by normalized tf-idf). Without a hidden layer the rows are 2 wide and are
+// the logits themselves, plus a bias: a linear classifier over the hashed features, the
+// variant that generalizes best here (docs/spam.md). With hidden > 0 the bag is dim wide and
+// goes through a one-hidden-layer MLP.
 class BagNet : public SpamNet {
  public:
-  BagNet(const ModelConfig& c, int64_t buckets) {
-    embedding = register_module("embedding", make_table(buckets, c.dim));
-    if (c.hidden > 0) hidden = register_module("hidden", std::make_shared<nn::Linear>(c.dim, c.hidden));
-    head = register_module("head", std::make_shared<nn::Linear>(c.hidden > 0 ? c.hidden : c.dim, 2));
+  BagNet(const ModelConfig& c, const FeatureConfig& f, const std::vector<float>& idf_values) {
+    const bool tfidf = f.weighting == "tfidf";
+    const std::string mode = tfidf ? "sum" : "mean";
+    if (c.hidden > 0) {
+      embedding = register_module("embedding", make_table(f.buckets, c.dim, mode));
+      hidden = register_module("hidden", std::make_shared<nn::Linear>(c.dim, c.hidden));
+      head = register_module("head", std::make_shared<nn::Linear>(c.hidden, 2));
+    } else {
+      // Zero rows: every logit starts at the bias, and a feature's row moves only by its
+      // own gradient (no random projection to unlearn).
+      embedding = register_module("embedding", make_table(f.buckets, 2, mode));
+      shrink_(embedding->weight, 0.0);
+      bias = register_parameter("bias", zeros({2}));
+    }
+    if (tfidf) {
+      Tensor t = zeros({f.buckets});
+      if (!idf_values.empty()) {
+        if (static_cast<int64_t>(idf_values.size()) != f.buckets) throw SpamError("idf table does not match the buckets");
+        t = from_blob_copy(idf_values.data(), {f.buckets}, kFloat32);
+      }
+      idf_ = register_buffer("idf", t);
+    }
   }
   Tensor logits(const Batch& b) override {
-    Tensor h = embedding->forward(b.ids, b.offsets);
-    if (hidden) h = hidden->forward(h).relu();
-    return head->forward(h);
+    Tensor h = embedding->forward(b.ids, b.offsets, b.weights);
+    if (!hidden) return h + bias;
+    return head->forward(hidden->forward(h).relu());
   }
   std::vector<Tensor> sparse_parameters() const override { return {embedding->weight}; }
+  Tensor idf() const override { return idf_; }
+  std::pair<Tensor, Tensor> output_layer() const override {
+    return hidden ? std::pair{head->weight, head->bias} : std::pair{embedding->weight, bias};
+  }
 
   std::shared_ptr<nn::EmbeddingBag> embedding;
   std::shared_ptr<nn::Linear> hidden, head;
+  Tensor bias, idf_;
 };
 
 // Kim-style text CNN over word vectors (each word a mean bag of its subword features).
@@ -78,6 +106,7 @@ class CnnNet : public SpamNet {
     return head->forward(dropout->forward(cat(pooled, 1)));
   }
   std::vector<Tensor> sparse_parameters() const override { return {embedding->weight}; }
+  std::pair<Tensor, Tensor> output_layer() const override { return {head->weight, head->bias}; }
 
   int64_t dim_;
   std::shared_ptr<nn::EmbeddingBag> embedding;
@@ -108,6 +137,7 @@ class TransformerNet : public SpamNet {
     return head->forward(pooled);
   }
   std::vector<Tensor> sparse_parameters() const override { return {embedding->weight}; }
+  std::pair<Tensor, Tensor> output_layer() const override { return {head->weight, head->bias}; }
 
   int64_t dim_;
   std::shared_ptr<nn::EmbeddingBag> embedding;
@@ -137,7 +167,7 @@ std::string arch_name(Arch a) {
 std::string ModelConfig::to_json() const {
   nlohmann::json j{{"arch", arch_name(arch)}, {"dim", dim},       {"hidden", hidden}, {"channels", channels},
                    {"widths", widths},        {"layers", layers}, {"heads", heads},   {"ff", ff},
-                   {"dropout", dropout}};
+                   {"dropout", dropout},          {"merged", merged}};
   return j.dump();
 }
 
@@ -154,11 +184,12 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.heads = j.value("heads", int64_t{2});
     c.ff = j.value("ff", int64_t{64});
     c.dropout = j.value("dropout", 0.1);
+    c.merged = j.value("merged", int64_t{1});
   } catch (const nlohmann::json::exception& e) {
     throw SpamError(std::string("bad model config: ") + e.what());
   }
   bool ok = c.dim > 0 && c.hidden >= 0 && c.channels > 0 && !c.widths.empty() && c.layers > 0 && c.heads > 0 &&
-            c.dim % c.heads == 0 && c.ff > 0;
+            c.dim % c.heads == 0 && c.ff > 0 && c.merged > 0;
   for (int64_t w : c.widths) ok = ok && w > 0 && w <= 16;
   if (!ok) throw SpamError("bad model config: " + c.to_json());
   return c;
@@ -176,6 +207,13 @@ Batch make_bag_batch(const FeatureTable& table, const size_t* rows, size_t n, co
   b.features = static_cast<int64_t>(ids.size());
   b.ids = int64_tensor(ids);
   b.offsets = int64_tensor(offsets);
+  if (!table.weights.empty()) {
+    std::vector<float> w;
+    w.reserve(ids.size());
+    for (size_t i = 0; i < n; ++i)
+      w.insert(w.end(), table.weights.begin() + table.offsets[rows[i]], table.weights.begin() + table.offsets[rows[i] + 1]);
+    b.weights = from_blob_copy(w.data(), {static_cast<int64_t>(w.size())}, kFloat32);
+  }
   b.targets = targets_of(rows, n, labels);
   b.rows = static_cast<int64_t>(n);
   return b;
@@ -210,6 +248,15 @@ Batch make_seq_batch(const SeqTable& table, const size_t* rows, size_t n, const 
   return b;
 }
 
+void SpamNet::calibrate(double scale, double shift) {
+  NoGradGuard guard;
+  auto [weight, bias] = output_layer();
+  weight.mul_(scale);
+  bias.mul_(scale);
+  Tensor spam_bias = bias.select(0, 1);
+  spam_bias.add_(shift);
+}
+
 std::vector<Tensor> SpamNet::dense_parameters() const {
   std::vector<Tensor> sparse = sparse_parameters(), out;
   for (const Tensor& p : parameters()) {
@@ -220,13 +267,47 @@ std::vector<Tensor> SpamNet::dense_parameters() const {
   return out;
 }
 
-std::shared_ptr<SpamNet> make_model(const ModelConfig& c, const FeatureConfig& f) {
+std::shared_ptr<SpamNet> make_model(const ModelConfig& c, const FeatureConfig& f, const std::vector<float>& idf) {
   switch (c.arch) {
-    case Arch::Bag: return std::make_shared<BagNet>(c, f.buckets);
+    case Arch::Bag: return std::make_shared<BagNet>(c, f, idf);
     case Arch::Cnn: return std::make_shared<CnnNet>(c, f.buckets);
     case Arch::Transformer: return std::make_shared<TransformerNet>(c, f);
   }
   throw SpamError("unknown architecture");
+}
+
+std::shared_ptr<SpamNet> merge_bag_models(const std::vector<std::shared_ptr<SpamNet>>& members, ModelConfig& config,
+                                          const FeatureConfig& features) {
+  if (members.empty()) throw SpamError("merge_bag_models: no models");
+  if (config.arch != Arch::Bag || config.hidden != 0)
+    throw SpamError("only linear bag models (hidden 0) can be merged");
+  NoGradGuard guard;
+  ModelConfig merged_config = config;
+  merged_config.merged = static_cast<int64_t>(members.size()) * config.merged;
+  auto merged = std::make_shared<BagNet>(merged_config, features, std::vector<float>{});
+  merged->embedding->weight.zero_();
+  for (const auto& m : members) {
+    auto* bag = dynamic_cast<BagNet*>(m.get());
+    if (!bag || bag->hidden) throw SpamError("merge_bag_models: not a linear bag model");
+    merged->embedding->weight.add_(bag->embedding->weight);
+    merged->bias.add_(bag->bias);
+  }
+  merged->embedding->weight.div_(static_cast<double>(members.size()));
+  merged->bias.div_(static_cast<double>(members.size()));
+  if (Tensor idf = members[0]->idf(); idf.defined()) merged->idf_.copy_(idf);
+  config = merged_config;
+  return merged;
+}
+
+FeatureTable SpamModel::bag_features(const std::vector<std::string>& texts) const {
+  FeatureTable table = Featurizer(features).bag_table(texts);
+  if (features.weighting == "tfidf") {
+    Tensor idf = net->idf();
+    if (!idf.defined()) throw SpamError("a tf-idf model without its idf table");
+    count_features(table);
+    apply_tfidf(table, idf.data_ptr<float>(), static_cast<size_t>(idf.numel()));
+  }
+  return table;
 }
 
 namespace {
@@ -272,9 +353,8 @@ std::vector<float> SpamModel::predict_seq_table(const SeqTable& table, size_t ba
 }
 
 std::vector<float> SpamModel::predict(const std::vector<std::string>& texts, size_t batch_size) const {
-  Featurizer fz(features);
-  if (config.arch == Arch::Bag) return predict_bag_table(fz.bag_table(texts), batch_size);
-  return predict_seq_table(fz.seq_table(texts), std::min<size_t>(batch_size, 256));
+  if (config.arch == Arch::Bag) return predict_bag_table(bag_features(texts), batch_size);
+  return predict_seq_table(Featurizer(features).seq_table(texts), std::min<size_t>(batch_size, 256));
 }
 
 void SpamModel::save(const std::string& path) const {

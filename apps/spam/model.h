@@ -3,6 +3,7 @@
 // with the feature config, architecture, labels and threshold in its metadata).
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "featurizer.h"
@@ -17,12 +18,13 @@ std::string arch_name(Arch a);
 
 struct ModelConfig {
   Arch arch = Arch::Bag;
-  int64_t dim = 16;       // embedding width
-  int64_t hidden = 0;     // bag: hidden layer width, 0 = linear head
+  int64_t dim = 16;       // embedding width (bag: only with a hidden layer)
+  int64_t hidden = 0;     // bag: hidden layer width; 0 = linear (rows are the 2 logits)
   int64_t channels = 32;  // cnn: filters per width
   std::vector<int64_t> widths{2, 3, 4};
   int64_t layers = 1, heads = 2, ff = 64;  // transformer
   double dropout = 0.1;                    // cnn, transformer
+  int64_t merged = 1;  // bag: how many cross-fitted members were merged into this one model
 
   std::string to_json() const;
   static ModelConfig from_json(const std::string& json);
@@ -33,6 +35,7 @@ struct ModelConfig {
 /// positions as empty bags, and padding [B, L] (true = padding).
 struct Batch {
   Tensor ids, offsets, padding, targets;
+  Tensor weights;  // bag models with tf-idf features: one weight per id
   int64_t rows = 0, length = 0;
   int64_t features = 0;  // ids in the batch (throughput accounting)
 };
@@ -49,9 +52,25 @@ class SpamNet : public nn::Module {
   /// Parameters with row-sparse gradients (embedding tables): their own optimizer group.
   virtual std::vector<Tensor> sparse_parameters() const = 0;
   std::vector<Tensor> dense_parameters() const;
+  /// The idf table [buckets] of a tf-idf bag model (a buffer saved with the weights), else undefined.
+  virtual Tensor idf() const { return {}; }
+  /// Folds a Platt calibration into the last layer: afterwards the spam logit minus the ham
+  /// logit is scale * (the old difference) + shift.
+  void calibrate(double scale, double shift);
+
+ protected:
+  /// The weight and the bias [2] (ham, spam) of the layer that produces the logits.
+  virtual std::pair<Tensor, Tensor> output_layer() const = 0;
 };
 
-std::shared_ptr<SpamNet> make_model(const ModelConfig& config, const FeatureConfig& features);
+/// A fresh model; a tf-idf bag model takes its idf table (from the training rows) here.
+std::shared_ptr<SpamNet> make_model(const ModelConfig& config, const FeatureConfig& features,
+                                    const std::vector<float>& idf = {});
+
+/// Merges linear bag models (hidden 0) into one whose logits are the mean of theirs: a linear
+/// model's logits are sum_i w_i E_i + b, so the merged rows and bias are the members' means.
+std::shared_ptr<SpamNet> merge_bag_models(const std::vector<std::shared_ptr<SpamNet>>& members, ModelConfig& config,
+                                          const FeatureConfig& features);
 
 /// Everything evaluate and predict need, in one object.
 struct SpamModel {
@@ -61,6 +80,8 @@ struct SpamModel {
   double threshold = 0.5;
   std::string positive_label = "spam", negative_label = "ham";
 
+  /// The bag features of texts as this model reads them (counted and tf-idf weighted if so configured).
+  FeatureTable bag_features(const std::vector<std::string>& texts) const;
   /// Spam probabilities, in batches, without autograd.
   std::vector<float> predict(const std::vector<std::string>& texts, size_t batch_size = 1024) const;
   std::vector<float> predict_bag_table(const FeatureTable& table, size_t batch_size = 1024) const;

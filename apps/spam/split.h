@@ -22,4 +22,11 @@ Split stratified_group_split(const std::vector<std::string>& texts, const std::v
 Split stratified_group_split(const std::vector<std::string>& texts, const std::vector<int>& labels,
                              const std::vector<size_t>& rows, double fraction, uint64_t seed);
 
+/// k folds of the given rows for cross-fitting, with the same guarantees: duplicate groups stay
+/// in one fold, and each label's groups are dealt round-robin (after a seeded shuffle), so the
+/// folds hold nearly equal shares of each label. Each fold's rows are ascending.
+std::vector<std::vector<size_t>> stratified_group_folds(const std::vector<std::string>& texts,
+                                                        const std::vector<int>& labels,
+                                                        const std::vector<size_t>& rows, int k, uint64_t seed);
+
 }  // namespace ember::spam

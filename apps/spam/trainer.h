@@ -1,13 +1,17 @@
 #pragma once
 // Training: AdamW (lazy row-sparse updates for the embedding table), linear warm-up then cosine
-// decay, early stopping and the decision threshold both chosen on a validation slice of the
-// training rows, so the test rows are never looked at.
+// decay, early stopping and the decision threshold chosen on rows held out of the training
+// rows, so the test rows are never looked at. Either one validation slice (folds = 1), or
+// cross-fitting (folds = k): k models, each trained on k-1 folds and stopped on the fold it
+// did not see, score every training row once; the threshold is chosen on those k-fold scores
+// and the k models are merged into one (bag models with a linear head).
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "dataset.h"
+#include "metrics.h"
 #include "model.h"
 
 namespace ember::spam {
@@ -18,12 +22,17 @@ struct TrainOptions {
   int epochs = 8;            // at most; early stopping may end sooner
   int patience = 2;          // epochs without a better validation loss before stopping
   size_t batch_size = 32;
-  double lr_sparse = 0.05;   // embedding rows (lazy AdamW)
+  std::string optimizer = "adamw";  // adamw | sgd (both update only the embedding rows in a batch)
+  double lr_sparse = 0.05;   // embedding rows
   double lr_dense = 0.01;    // everything else
   double weight_decay = 0.0;
   double warmup_fraction = 0.05;
   std::string stop_on = "loss";  // validation criterion for early stopping: loss | auc | mcc
-  double val_fraction = 0.1;  // of the training rows, duplicate-aware and stratified
+  double val_fraction = 0.1;  // folds = 1: the validation slice of the training rows
+  int folds = 1;              // > 1: cross-fitted and merged (bag with hidden 0 only)
+  // The threshold is the best-MCC cut among those blocking at most this share of held-out ham.
+  double max_false_positive_rate = 1.0;
+  double fixed_threshold = -1;  // in [0, 1]: used as is instead of choosing one
   uint64_t seed = 0;
   bool progress = false;      // progress bar on stderr (the CLI turns it on for a TTY)
 };
@@ -35,9 +44,11 @@ struct EpochLog {
 
 struct TrainResult {
   SpamModel model;
-  std::vector<EpochLog> history;
-  int best_epoch = 0;
-  double train_seconds = 0;      // the optimization loop, validation included
+  std::vector<EpochLog> history;  // with folds, each epoch's figures averaged over the folds
+  int best_epoch = 0;             // with folds, the last fold's
+  std::vector<int> fold_best_epochs;
+  Platt calibration;  // fitted on the held-out margins and folded into the model
+  double train_seconds = 0;      // featurizing, the optimization loops and validation
   int64_t features_seen = 0;     // hashed features through forward + backward
   double features_per_second = 0;
 };
