@@ -156,7 +156,7 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
 
   out << "trained " << a.arch << " on " << train_rows.size() << " rows of " << data.source << " in "
       << std::to_string(r.train_seconds).substr(0, 5) << " s (" << r.history.size() << " epochs, best "
-      << r.best_epoch << ", " << std::to_string(r.features_per_second / 1e6).substr(0, 4)
+      << r.best_epoch << (opts.folds > 1 ? " of fold " + std::to_string(opts.folds) + ", " + std::to_string(opts.folds) + " fold models merged" : "") << ", " << std::to_string(r.features_per_second / 1e6).substr(0, 4)
       << "M features/s); threshold " << std::to_string(r.model.threshold).substr(0, 6) << "\n"
       << "test: " << test_rows.size() << " rows of " << test_data->source
       << (a.eval_file.empty() ? " (held out, duplicate-aware)" : "") << "\n"
@@ -176,6 +176,12 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
     rep.train_rows = static_cast<int64_t>(train_rows.size());
     rep.test_rows = static_cast<int64_t>(test_rows.size());
     rep.threshold = r.model.threshold;
+    std::string held_out = opts.folds > 1 ? "the " + std::to_string(opts.folds) + " held-out folds" : "the validation slice";
+    char budget[64] = "";
+    if (opts.max_false_positive_rate < 1)
+      std::snprintf(budget, sizeof budget, ", blocking at most %.2f %% of their ham", 100 * opts.max_false_positive_rate);
+    rep.threshold_note = opts.fixed_threshold >= 0 ? "fixed by --threshold"
+                                                   : "best MCC on " + held_out + budget + "; scores calibrated there";
     rep.metrics = m;
     rep.history = r.history;
     rep.test_scores = scores;

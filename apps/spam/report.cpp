@@ -119,7 +119,7 @@ std::string render_report(const ReportInput& in) {
     << "</style></head><body><h1>" << html_escape(in.title) << "</h1>";
   h << "<p>Data: <code>" << html_escape(in.data_source) << "</code> &middot; architecture <b>" << html_escape(in.arch)
     << "</b> &middot; " << in.train_rows << " training rows, " << in.test_rows << " test rows &middot; threshold "
-    << fmt("%.4f", in.threshold) << " (chosen on validation)</p>";
+    << fmt("%.4f", in.threshold) << " (" << html_escape(in.threshold_note) << ")</p>";
   h << "<table><tr><th>accuracy</th><th>precision</th><th>recall (spam caught)</th><th>ham blocked (FPR)</th>"
     << "<th>F1</th><th>MCC</th><th>ROC-AUC</th><th>train time</th></tr><tr>"
     << "<td class='num'>" << fmt("%.2f %%", 100 * m.accuracy) << "</td><td class='num'>" << fmt("%.2f %%", 100 * m.precision)

@@ -15,6 +15,7 @@ struct ReportInput {
   std::string arch;
   int64_t train_rows = 0, test_rows = 0;
   double threshold = 0.5;
+  std::string threshold_note = "chosen on validation";  // how the threshold was chosen
   Metrics metrics;
   std::vector<EpochLog> history;
   std::vector<float> test_scores;
