@@ -23,7 +23,7 @@ Shape unravel(int64_t k, const Shape& sizes) {
 // Evaluates fn and returns its output as a flat float64 copy. Grad mode stays on: for
 // gradgradcheck, fn itself runs a backward pass.
 std::vector<double> evaluate(const GradcheckFn& fn, const std::vector<Tensor>& inputs) {
-  Tensor out = contiguous(fn(inputs).to(kFloat64));
+  Tensor out = contiguous(fn(inputs).to(kFloat64).cpu());
   const double* p = out.data_ptr<double>();
   return std::vector<double>(p, p + out.numel());
 }
@@ -66,7 +66,7 @@ bool gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs, double 
         if (!grads[d].defined()) continue;
         EMBER_CHECK(grads[d].sizes() == x.sizes(), "gradcheck", "gradient for input ", diff[d], " has shape ",
                     shape_text(grads[d].sizes()), " but the input has shape ", shape_text(x.sizes()));
-        Tensor g = contiguous(grads[d].to(kFloat64));
+        Tensor g = contiguous(grads[d].to(kFloat64).cpu());
         const double* p = g.data_ptr<double>();
         row.assign(p, p + g.numel());
       }
@@ -79,6 +79,9 @@ bool gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs, double 
   // Numerical Jacobian, one column per input element (central differences).
   for (size_t d = 0; d < diff.size(); ++d) {
     const Tensor& x = inputs[diff[d]];
+    // The inputs are nudged in place on the host; fn may move them to a GPU itself.
+    EMBER_CHECK(x.device().is_cpu(), "gradcheck", "inputs must be CPU tensors, got one on ", x.device().str(),
+                "; call .to(device) inside fn to check a GPU computation");
     double* base = x.data_ptr<double>();
     for (int64_t k = 0; k < x.numel(); ++k) {
       Shape idx = unravel(k, x.sizes());

@@ -72,4 +72,74 @@ std::pair<int64_t, int64_t> index_min_max(const Tensor& index);
 void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset);
 }  // namespace cpu
 
+namespace cuda {
+// The CUDA twins of the elementwise kernels (kernels/cuda/unary.cu, binary.cu, copy.cu):
+// the same contracts, every operand on the GPU. They queue work on the default stream and
+// return without waiting for it.
+void unary(UnaryOp op, const Tensor& in, const Tensor& out, const UnaryArgs& args = {});
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out, double alpha = 1);
+void addcmul_(const Tensor& self, const Tensor& t1, const Tensor& t2, double value, bool divide);
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+void copy(const Tensor& src, const Tensor& dst);
+void fill(const Tensor& dst, const Scalar& value);
+/// dst = src for contiguous tensors of one dtype and shape on different devices (host to
+/// GPU or GPU to host); returns when the copy is done.
+void copy_across_devices(const Tensor& src, const Tensor& dst);
+}  // namespace cuda
+
+// ---- by device -------------------------------------------------------------------------------
+// The op layer calls the elementwise kernels through these: each runs the CPU kernel or its
+// CUDA twin by the output's device (the op layer has checked that all operands share it).
+// On the CPU this costs one predictable branch.
+
+inline bool on_cpu(const Tensor& t) { return t.impl()->storage->device().is_cpu(); }
+
+/// The guard at the entry of every CPU kernel that has no CUDA twin yet: a CUDA tensor there
+/// would have its device memory read by the host (a crash), so it throws instead.
+inline void check_cpu(const Tensor& t, const char* op) {
+  EMBER_CHECK(on_cpu(t), op, "not implemented for CUDA tensors");
+}
+
+// Without the CUDA backend no tensor can live on a GPU (Storage::allocate refuses), so the
+// CUDA branches are compiled out.
+#ifdef EMBER_WITH_CUDA
+inline constexpr bool kWithCuda = true;
+#else
+inline constexpr bool kWithCuda = false;
+namespace cuda {  // never called: no CUDA tensors exist; these keep the routers below valid
+inline void unary(UnaryOp, const Tensor&, const Tensor&, const UnaryArgs&) {}
+inline void binary(BinaryOp, const Tensor&, const Tensor&, const Tensor&, double) {}
+inline void addcmul_(const Tensor&, const Tensor&, const Tensor&, double, bool) {}
+inline void where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {}
+inline void copy(const Tensor&, const Tensor&) {}
+inline void fill(const Tensor&, const Scalar&) {}
+inline void copy_across_devices(const Tensor&, const Tensor&) {}
+}  // namespace cuda
+#endif
+
+inline void unary(UnaryOp op, const Tensor& in, const Tensor& out, const UnaryArgs& args = {}) {
+  if (kWithCuda && !on_cpu(out)) return cuda::unary(op, in, out, args);
+  cpu::unary(op, in, out, args);
+}
+inline void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out, double alpha = 1) {
+  if (kWithCuda && !on_cpu(out)) return cuda::binary(op, a, b, out, alpha);
+  cpu::binary(op, a, b, out, alpha);
+}
+inline void addcmul_(const Tensor& self, const Tensor& t1, const Tensor& t2, double value, bool divide) {
+  if (kWithCuda && !on_cpu(self)) return cuda::addcmul_(self, t1, t2, value, divide);
+  cpu::addcmul_(self, t1, t2, value, divide);
+}
+inline void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (kWithCuda && !on_cpu(out)) return cuda::where(cond, a, b, out);
+  cpu::where(cond, a, b, out);
+}
+inline void copy(const Tensor& src, const Tensor& dst) {
+  if (kWithCuda && !on_cpu(dst)) return cuda::copy(src, dst);
+  cpu::copy(src, dst);
+}
+inline void fill(const Tensor& dst, const Scalar& value) {
+  if (kWithCuda && !on_cpu(dst)) return cuda::fill(dst, value);
+  cpu::fill(dst, value);
+}
+
 }  // namespace ember::kernels

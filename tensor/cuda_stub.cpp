@@ -11,5 +11,8 @@ bool self_test() {
   EMBER_CHECK(false, "cuda", "ember was built without CUDA support (configure with -DEMBER_CUDA=ON)");
   return false;
 }
+void empty_cache() {}
+MemoryStats memory_stats() { return {}; }
+void reset_peak_memory_stats() {}
 }  // namespace ember::cuda
 #endif

@@ -49,7 +49,7 @@ Tensor empty(const Shape& sizes, const TensorOptions& o) {
 }
 Tensor full(const Shape& sizes, const Scalar& value, const TensorOptions& o) {
   Tensor t = empty(sizes, o.requires_grad(false));
-  kernels::cpu::fill(t, value);
+  kernels::fill(t, value);
   return finish(t, o);
 }
 Tensor zeros(const Shape& sizes, const TensorOptions& o) { return full(sizes, 0, o); }
@@ -85,7 +85,7 @@ Tensor eye(int64_t n, std::optional<int64_t> m, const TensorOptions& o) {
   EMBER_CHECK(n >= 0 && cols >= 0, "eye", "n and m must be non-negative, got ", n, " and ", cols);
   Tensor t = zeros(Shape{n, cols}, o.requires_grad(false));
   Tensor diag = internal::alias(t, Shape{std::min(n, cols)}, Shape{cols + 1}, 0);
-  kernels::cpu::fill(diag, 1);
+  kernels::fill(diag, 1);
   return finish(t, o);
 }
 

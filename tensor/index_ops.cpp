@@ -34,7 +34,7 @@ std::optional<int64_t> bad_index(const Tensor& index, int64_t size) {
 // A fresh contiguous copy of x (the base of the out-of-place scatter ops).
 Tensor copy_of(const Tensor& x) {
   Tensor out = internal::new_tensor(x.sizes(), x.dtype(), x.device());
-  kernels::cpu::copy(x, out);
+  kernels::copy(x, out);
   return out;
 }
 
@@ -225,7 +225,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     if (cat_skips(t)) continue;
     if (t.numel() > 0) {  // copy into the slice of out along d (copy converts the dtype)
       Tensor part = internal::alias(out, t.sizes(), out.strides(), out.storage_offset() + offset * out.stride(d));
-      kernels::cpu::copy(t, part);
+      kernels::copy(t, part);
     }
     offset += t.size(d);
   }
@@ -256,7 +256,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
     part_strides.erase(part_strides.begin() + d);
     for (size_t i = 0; i < tensors.size(); ++i) {
       int64_t offset = static_cast<int64_t>(i) * out.stride(d);
-      kernels::cpu::copy(tensors[i], internal::alias(out, ref.sizes(), part_strides, offset));
+      kernels::copy(tensors[i], internal::alias(out, ref.sizes(), part_strides, offset));
     }
   }
   if (out.is_floating_point() && autograd::any_needs_grad(tensors)) {
@@ -282,7 +282,7 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
   EMBER_CHECK(num_classes > hi, "one_hot", "Class values must be smaller than num_classes.");
   shape.push_back(num_classes);
   Tensor out = internal::new_tensor(shape, kInt64, indices.device());
-  kernels::cpu::fill(out, 0);
+  kernels::fill(out, 0);
   // out.scatter_add_(-1, indices.unsqueeze(-1), 1): a 1 at each class position.
   Shape index_shape = indices.sizes(), index_strides = indices.strides();
   index_shape.push_back(1);

@@ -19,14 +19,13 @@ namespace internal {
 Tensor cast(const Tensor& t, ScalarType dtype) {
   if (t.dtype() == dtype) return t;
   Tensor out = new_tensor(t.sizes(), dtype, t.device());
-  kernels::cpu::copy(t, out);
+  kernels::copy(t, out);
   return out;
 }
 
-void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  EMBER_CHECK(a.device() == b.device(), op,
-              "Expected all tensors to be on the same device, but found at least two devices, ", a.device().str(),
-              " and ", b.device().str(), "!");
+void throw_device_mismatch(const Tensor& a, const Tensor& b, const char* op) {
+  detail::throw_error(op, "Expected all tensors to be on the same device, but found at least two devices, ",
+                      a.device().str(), " and ", b.device().str(), "!");
 }
 
 void check_defined(const Tensor& t, const char* op) {

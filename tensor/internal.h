@@ -23,8 +23,12 @@ inline Tensor broadcast_to(const Tensor& t, const Shape& shape) {
 }
 /// t converted to dtype without recording autograd (t itself when it already has it).
 Tensor cast(const Tensor& t, ScalarType dtype);
-/// Throws when two tensors of one op live on different devices.
-void check_same_device(const Tensor& a, const Tensor& b, const char* op);
+[[noreturn]] void throw_device_mismatch(const Tensor& a, const Tensor& b, const char* op);
+/// Throws when two tensors of one op live on different devices, naming both. Inline: binary
+/// ops call it on every call.
+inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  if (__builtin_expect(a.device() != b.device(), 0)) throw_device_mismatch(a, b, op);
+}
 /// Throws unless t is defined.
 void check_defined(const Tensor& t, const char* op);
 

@@ -77,7 +77,7 @@ Tensor as_batch3(const Tensor& t, const Shape& batch) {
                                      t.storage_offset());
   const Shape full = with_matrix(batch, rows, cols);
   Tensor copy = internal::new_tensor(full, t.dtype(), t.device());
-  kernels::cpu::copy(internal::broadcast_to(t, full), copy);
+  kernels::copy(internal::broadcast_to(t, full), copy);
   return internal::alias(copy, Shape{nbatch, rows, cols}, Shape{rows * cols, cols, 1}, 0);
 }
 
@@ -236,12 +236,12 @@ Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar&
   Tensor out = run_matmul(a, b, Shape{});
   // out is fresh and in no graph yet: scale and add in place, in the kernels directly.
   if (alpha.to_double() != 1) {
-    Tensor s = internal::broadcast_to(scalar_tensor(alpha, TensorOptions(out.dtype())), out_shape);
-    kernels::cpu::binary(kernels::BinaryOp::Mul, out, s, out);
+    Tensor s = internal::broadcast_to(scalar_tensor(alpha, out.options()), out_shape);
+    kernels::binary(kernels::BinaryOp::Mul, out, s, out);
   }
   // beta == 0 ignores self entirely (NaN and inf in it do not propagate), as in PyTorch.
   if (beta.to_double() != 0)
-    kernels::cpu::binary(kernels::BinaryOp::Add, out, internal::broadcast_to(self, out_shape), out, beta.to_double());
+    kernels::binary(kernels::BinaryOp::Add, out, internal::broadcast_to(self, out_shape), out, beta.to_double());
   if (is_floating_point(out.dtype()) && autograd::needs_grad(self, a, b)) {
     auto node = autograd::make_node<autograd::AddmmBackward>(self, a, b);
     node->beta = beta;

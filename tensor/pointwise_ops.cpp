@@ -59,10 +59,11 @@ Tensor unary_op(UnaryOp op, const Tensor& x, const UnaryArgs& args = {}) {
   const Tensor& in = x.dtype() == in_type ? x : internal::cast(x, in_type);
   Tensor out = internal::new_tensor(x.sizes(), op == UnaryOp::LogicalNot ? kBool : in_type, x.device());
   if (op == UnaryOp::PowScalar && !is_floating_point(in_type)) {  // integer powers stay integral
-    Tensor e = internal::broadcast_to(scalar_tensor(static_cast<int64_t>(args.a), TensorOptions(in_type)), x.sizes());
-    kernels::cpu::binary(BinaryOp::Pow, in, e, out);
+    Tensor e = internal::broadcast_to(
+        scalar_tensor(static_cast<int64_t>(args.a), TensorOptions(in_type).device(x.device())), x.sizes());
+    kernels::binary(BinaryOp::Pow, in, e, out);
   } else {
-    kernels::cpu::unary(op, in, out, args);
+    kernels::unary(op, in, out, args);
   }
   if (autograd::needs_grad(x) && is_floating_point(out.dtype())) {
     auto node = autograd::make_node<autograd::UnaryBackward>(x);
@@ -97,10 +98,10 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, double alpha = 1
   Shape shape = a.sizes() == b.sizes() ? a.sizes() : broadcast_shapes(a.sizes(), b.sizes(), name);
   Tensor out = internal::new_tensor(shape, kernels::is_comparison(op) ? kBool : compute, a.device());
   if (a.dtype() == compute && b.dtype() == compute && a.sizes() == shape && b.sizes() == shape)
-    kernels::cpu::binary(op, a, b, out, alpha);  // the common case, without temporaries
+    kernels::binary(op, a, b, out, alpha);  // the common case, without temporaries
   else
-    kernels::cpu::binary(op, internal::broadcast_to(internal::cast(a, compute), shape),
-                         internal::broadcast_to(internal::cast(b, compute), shape), out, alpha);
+    kernels::binary(op, internal::broadcast_to(internal::cast(a, compute), shape),
+                    internal::broadcast_to(internal::cast(b, compute), shape), out, alpha);
   if (!kernels::is_comparison(op) && is_floating_point(compute) && autograd::needs_grad(a, b)) {
     auto node = autograd::make_node<autograd::BinaryBackward>(a, b);
     node->op = op;
@@ -141,7 +142,7 @@ Tensor& inplace(Tensor& a, const Tensor& result, const char* op) {
   EMBER_CHECK(promote_types(result.dtype(), a.dtype()) == a.dtype() || result.dtype() == a.dtype(), op,
               "result type ", dtype_name(result.dtype()), " can't be cast to the desired output type ",
               dtype_name(a.dtype()));
-  kernels::cpu::copy(result, a);
+  kernels::copy(result, a);
   a.impl()->storage->bump_version();
   if (result.requires_grad() && autograd::GradMode::is_enabled()) {
     // The write is recorded as "a now equals result": a's history continues from result's node.
@@ -283,8 +284,8 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   ScalarType type = result_type(a, b);
   Shape shape = broadcast_shapes(broadcast_shapes(condition.sizes(), a.sizes(), "where"), b.sizes(), "where");
   Tensor out = internal::new_tensor(shape, type, a.device());
-  kernels::cpu::where(internal::broadcast_to(condition, shape), internal::broadcast_to(internal::cast(a, type), shape),
-                      internal::broadcast_to(internal::cast(b, type), shape), out);
+  kernels::where(internal::broadcast_to(condition, shape), internal::broadcast_to(internal::cast(a, type), shape),
+                 internal::broadcast_to(internal::cast(b, type), shape), out);
   if (is_floating_point(type) && autograd::needs_grad(a, b)) {
     auto node = autograd::make_node<autograd::WhereBackward>(a, b);
     node->condition = node->save(condition);
@@ -301,6 +302,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value) {
   Shape shape = broadcast_shapes(x.sizes(), mask.sizes(), "masked_fill");
   EMBER_CHECK(shape == x.sizes(), "masked_fill", "mask of shape ", shape_text(mask.sizes()),
               " cannot be broadcast to the input's shape ", shape_text(x.sizes()));
+  internal::check_same_device(x, mask, "masked_fill");
   Tensor fill = scalar_tensor(value, TensorOptions(x.dtype()).device(x.device()));
   return where(mask, fill, x);
 }
@@ -310,8 +312,9 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value) {
 Tensor& add_(Tensor& a, const Tensor& b, const Scalar& alpha) {
   if (!autograd::needs_grad(a, b) && a.dtype() == result_type(a, b) && b.dtype() == a.dtype() && a.is_contiguous()) {
     // Fast path: write straight into a (no temporary).
+    internal::check_same_device(a, b, "add_");
     autograd::check_inplace(a, "add_");
-    kernels::cpu::binary(BinaryOp::Add, a, broadcast_into(a, b, "add_"), a, alpha.to_double());
+    kernels::binary(BinaryOp::Add, a, broadcast_into(a, b, "add_"), a, alpha.to_double());
     a.impl()->storage->bump_version();
     return a;
   }
@@ -322,8 +325,9 @@ Tensor& sub_(Tensor& a, const Tensor& b, const Scalar& alpha) {
 }
 Tensor& mul_(Tensor& a, const Tensor& b) {
   if (!autograd::needs_grad(a, b) && b.dtype() == a.dtype() && a.is_contiguous()) {
+    internal::check_same_device(a, b, "mul_");
     autograd::check_inplace(a, "mul_");
-    kernels::cpu::binary(BinaryOp::Mul, a, broadcast_into(a, b, "mul_"), a);
+    kernels::binary(BinaryOp::Mul, a, broadcast_into(a, b, "mul_"), a);
     a.impl()->storage->bump_version();
     return a;
   }
@@ -340,7 +344,7 @@ Tensor& addc_op(Tensor& a, const Tensor& t1, const Tensor& t2, const Scalar& val
               " and ", dtype_name(t2.dtype()));
   internal::check_same_device(a, t1, op);
   internal::check_same_device(a, t2, op);
-  kernels::cpu::addcmul_(a, broadcast_into(a, t1, op), broadcast_into(a, t2, op), value.to_double(), divide);
+  kernels::addcmul_(a, broadcast_into(a, t1, op), broadcast_into(a, t2, op), value.to_double(), divide);
   a.impl()->storage->bump_version();
   return a;
 }
@@ -355,7 +359,7 @@ Tensor& addcdiv_(Tensor& a, const Tensor& t1, const Tensor& t2, const Scalar& va
 
 Tensor& fill_(Tensor& a, const Scalar& value) {
   autograd::check_inplace(a, "fill_");
-  kernels::cpu::fill(a, value);
+  kernels::fill(a, value);
   a.impl()->storage->bump_version();
   if (autograd::AutogradMeta* m = autograd::maybe_meta(a); m && m->grad_fn && autograd::GradMode::is_enabled()) {
     // The old history no longer reaches a: it is now a constant.
@@ -366,11 +370,14 @@ Tensor& fill_(Tensor& a, const Scalar& value) {
 }
 Tensor& zero_(Tensor& a) { return fill_(a, 0); }
 Tensor& copy_(Tensor& a, const Tensor& src) {
-  internal::check_same_device(a, src, "copy_");
+  internal::check_defined(src, "copy_");
+  // Across devices, as PyTorch allows: move src to a's device first (recorded by autograd),
+  // then copy there.
+  if (a.device() != src.device()) return copy_(a, to_device(src, a.device()));
   Tensor src_view = broadcast_into(a, src, "copy_");
   if (!autograd::needs_grad(src) && !autograd::needs_grad(a)) {
     autograd::check_inplace(a, "copy_");
-    kernels::cpu::copy(src_view, a);
+    kernels::copy(src_view, a);
     a.impl()->storage->bump_version();
     return a;
   }
@@ -433,7 +440,7 @@ GradList UnaryBackward::apply(GradList&& grads) {
     }
     case UnaryOp::Clamp: {
       Tensor x = unpack(input);
-      Tensor keep = ones_like(x, TensorOptions(kBool));
+      Tensor keep = ones_like(x, x.options().dtype(kBool));
       if (args.has_a) keep = logical_and(keep, x >= args.a);
       if (args.has_b) keep = logical_and(keep, x <= args.b);
       return {where(keep, g, 0)};

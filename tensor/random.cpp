@@ -16,11 +16,15 @@ std::atomic<uint64_t> g_offset{0};
 
 uint64_t reserve(uint64_t n) { return g_offset.fetch_add(n); }
 
+// Numbers for a CUDA tensor are drawn on the CPU and copied over: the GPU then gets the very
+// values the CPU would, which keeps runs comparable across devices (a GPU generator is for a
+// later change).
 Tensor random_tensor(const Shape& sizes, const TensorOptions& o, bool normal, const char* op) {
   EMBER_CHECK(is_floating_point(o.dtype()), op, "\"", op, "\" not implemented for '", dtype_name(o.dtype()), "'");
-  Tensor t = empty(sizes, o.requires_grad(false));
+  Tensor t = empty(sizes, o.requires_grad(false).device(Device(kCPU)));
   uint64_t n = static_cast<uint64_t>(t.numel());
   kernels::cpu::random(t, normal, g_seed.load(), reserve(normal ? 2 * n : n));
+  if (!o.device().is_cpu()) t = t.to(o.device());
   if (o.requires_grad()) t.requires_grad_(true);
   return t;
 }
@@ -44,7 +48,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, const TensorOption
   double span = static_cast<double>(high - low);
   for (int64_t i = 0; i < out.numel(); ++i)
     po[i] = std::min(high - 1, low + static_cast<int64_t>(std::floor(pu[i] * span)));
-  return internal::cast(out, o.dtype());
+  Tensor converted = internal::cast(out, o.dtype());
+  return o.device().is_cpu() ? converted : converted.to(o.device());
 }
 
 Tensor randperm(int64_t n, const TensorOptions& o) {
@@ -58,7 +63,8 @@ Tensor randperm(int64_t n, const TensorOptions& o) {
     int64_t j = std::min(i, static_cast<int64_t>(pu[i] * static_cast<double>(i + 1)));
     std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(j)]);
   }
-  return internal::cast(tensor(perm), o.dtype());
+  Tensor converted = internal::cast(tensor(perm), o.dtype());
+  return o.device().is_cpu() ? converted : converted.to(o.device());
 }
 
 }  // namespace ember

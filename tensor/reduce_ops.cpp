@@ -61,7 +61,7 @@ Tensor run_reduce(ReduceOp op, const Tensor& x, const Shape& dims, bool keepdim,
 Tensor contiguous_data(const Tensor& x) {
   if (x.is_contiguous()) return x;
   Tensor out = internal::new_tensor(x.sizes(), x.dtype(), x.device());
-  kernels::cpu::copy(x, out);
+  kernels::copy(x, out);
   return out;
 }
 
@@ -227,9 +227,9 @@ Tensor mean(const Tensor& x, const Shape& dims_in, bool keepdim) {
   Tensor out = run_reduce(ReduceOp::Sum, x, dims, keepdim, x.dtype());
   {
     // Scale in place: out is fresh and not yet part of any graph.
-    Tensor scale = internal::broadcast_to(scalar_tensor(1.0 / static_cast<double>(n), TensorOptions(x.dtype())),
+    Tensor scale = internal::broadcast_to(scalar_tensor(1.0 / static_cast<double>(n), x.options()),
                                           out.sizes());
-    kernels::cpu::binary(kernels::BinaryOp::Mul, out, scale, out);
+    kernels::binary(kernels::BinaryOp::Mul, out, scale, out);
   }
   if (autograd::needs_grad(x)) {
     auto node = autograd::make_node<autograd::SumBackward>(x);
@@ -372,7 +372,8 @@ GradList MaxBackward::apply(GradList&& grads) {
   Tensor idx = as_keepdim(unpack(indices), input_shape, dims, keepdim);
   Shape along(input_shape.size(), 1);
   along[static_cast<size_t>(dim)] = input_shape[static_cast<size_t>(dim)];
-  Tensor positions = reshape(arange(input_shape[static_cast<size_t>(dim)], TensorOptions(kInt64)), along);
+  Tensor positions =
+      reshape(arange(input_shape[static_cast<size_t>(dim)], TensorOptions(kInt64).device(g.device())), along);
   return {where(positions == idx, gk, 0)};
 }
 

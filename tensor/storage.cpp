@@ -7,6 +7,10 @@
 
 #include "tensor/error.h"
 
+#ifdef EMBER_WITH_CUDA
+#include "kernels/cuda/allocator.h"
+#endif
+
 namespace ember {
 namespace {
 
@@ -32,7 +36,16 @@ const bool g_malloc_tuned = [] {
   return true;
 }();
 
+// The CUDA allocator is named here rather than installed by a static initializer in its own
+// file: ember is a static library, and a program that only makes tensors with kCUDA options
+// references nothing else in kernels/cuda/allocator.cu, so the linker would drop the file
+// and its initializer with it. Function addresses also make this a constant initialization,
+// done before any code that might allocate runs.
+#ifdef EMBER_WITH_CUDA
+DeviceAllocator g_allocators[2] = {{cpu_allocate, cpu_release}, {cuda::caching_allocate, cuda::caching_release}};
+#else
 DeviceAllocator g_allocators[2] = {{cpu_allocate, cpu_release}, {nullptr, nullptr}};
+#endif
 
 // A small CPU tensor keeps its bytes inside the Storage object itself: one allocation
 // (shared with the control block by make_shared) instead of two.
@@ -53,6 +66,8 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   const DeviceAllocator& a = g_allocators[static_cast<int>(device.type)];
   EMBER_CHECK(a.allocate != nullptr, "allocate", "device ", device.str(),
               " is not available: ember was built without CUDA support or no GPU was found");
+  // Kernels launch on the current GPU, which ember never changes from device 0.
+  EMBER_CHECK(device.index == 0, "allocate", "device ", device.str(), " is not supported: ember runs on cuda:0 only");
   return std::make_shared<Storage>(a.allocate(nbytes), nbytes, device);
 }
 

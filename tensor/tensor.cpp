@@ -223,13 +223,13 @@ Tensor Tensor::logical_not() const { return ember::logical_not(*this); }
 Tensor Tensor::masked_fill(const Tensor& m, const Scalar& v) const { return ember::masked_fill(*this, m, v); }
 
 Tensor& Tensor::add_(const Tensor& o, const Scalar& a) { return ember::add_(*this, o, a); }
-Tensor& Tensor::add_(const Scalar& o) { return ember::add_(*this, scalar_tensor(o, TensorOptions(dtype()))); }
+Tensor& Tensor::add_(const Scalar& o) { return ember::add_(*this, scalar_tensor(o, options())); }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& a) { return ember::sub_(*this, o, a); }
-Tensor& Tensor::sub_(const Scalar& o) { return ember::sub_(*this, scalar_tensor(o, TensorOptions(dtype()))); }
+Tensor& Tensor::sub_(const Scalar& o) { return ember::sub_(*this, scalar_tensor(o, options())); }
 Tensor& Tensor::mul_(const Tensor& o) { return ember::mul_(*this, o); }
-Tensor& Tensor::mul_(const Scalar& o) { return ember::mul_(*this, scalar_tensor(o, TensorOptions(dtype()))); }
+Tensor& Tensor::mul_(const Scalar& o) { return ember::mul_(*this, scalar_tensor(o, options())); }
 Tensor& Tensor::div_(const Tensor& o) { return ember::div_(*this, o); }
-Tensor& Tensor::div_(const Scalar& o) { return ember::div_(*this, scalar_tensor(o, TensorOptions(dtype()))); }
+Tensor& Tensor::div_(const Scalar& o) { return ember::div_(*this, scalar_tensor(o, options())); }
 Tensor& Tensor::zero_() { return ember::zero_(*this); }
 Tensor& Tensor::fill_(const Scalar& v) { return ember::fill_(*this, v); }
 Tensor& Tensor::copy_(const Tensor& s) { return ember::copy_(*this, s); }

@@ -50,9 +50,11 @@ class Tensor {
   int64_t storage_offset() const { return checked()->offset; }
   /// Bumped by every in-place write to this tensor or any view of its storage.
   uint32_t version() const { return checked()->storage->version(); }
-  /// Typed pointer to element 0; T must match dtype().
+  /// Typed pointer to element 0; T must match dtype(). For a CUDA tensor this is a device
+  /// pointer: pass it to CUDA code, never dereference it on the host.
   template <class T> T* data_ptr() const;
-  /// The value of a one-element tensor, converted to T.
+  /// The value of a one-element tensor, converted to T (a CUDA tensor is copied to the host
+  /// first, which waits for the GPU).
   template <class T> T item() const;
   Scalar item() const;
 

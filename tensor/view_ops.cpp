@@ -6,6 +6,7 @@
 #include "autograd/functions/view.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/kernels.h"
+#include "tensor/cuda.h"
 #include "tensor/factory.h"
 #include "tensor/geometry.h"
 #include "tensor/internal.h"
@@ -249,7 +250,7 @@ std::vector<Tensor> chunk(const Tensor& t, int64_t chunks, int64_t dim) {
 
 Tensor clone(const Tensor& t) {
   Tensor out = internal::new_tensor(t.sizes(), t.dtype(), t.device());
-  kernels::cpu::copy(t, out);
+  kernels::copy(t, out);
   if (autograd::needs_grad(t)) autograd::set_history(out, autograd::make_node<autograd::CloneBackward>(t));
   return out;
 }
@@ -269,10 +270,29 @@ Tensor to_dtype(const Tensor& t, ScalarType dtype) {
 }
 
 Tensor to_device(const Tensor& t, Device device) {
+  internal::check_defined(t, "to");
   if (t.device() == device) return t;
-  EMBER_CHECK(false, "to", "cannot move a tensor from ", t.device().str(), " to ", device.str(),
+  EMBER_CHECK(kernels::kWithCuda, "to", "cannot move a tensor from ", t.device().str(), " to ", device.str(),
               ": ember was built without CUDA support");
-  return t;
+  EMBER_CHECK(cuda::is_available(), "to", "cannot move a tensor from ", t.device().str(), " to ", device.str(),
+              ": no CUDA device is available");
+  EMBER_CHECK(device.index == 0, "to", "cannot move a tensor to ", device.str(), ": ember runs on cuda:0 only");
+  // cudaMemcpy moves one flat buffer: a strided source is first made contiguous on its own
+  // device (the staging copy), then its bytes cross.
+  Tensor src = t;
+  if (!t.is_contiguous()) {
+    src = internal::new_tensor(t.sizes(), t.dtype(), t.device());
+    kernels::copy(t, src);
+  }
+  Tensor out = internal::new_tensor(t.sizes(), t.dtype(), device);
+  kernels::cuda::copy_across_devices(src, out);
+  if (autograd::needs_grad(t)) {  // backward moves the gradient back to t's device
+    auto node = autograd::make_node<autograd::ToCopyBackward>(t);
+    node->dtype = t.dtype();
+    node->device = t.device();
+    autograd::set_history(out, node);
+  }
+  return out;
 }
 
 // ---- the adjoint pair used by autograd ---------------------------------------------------
@@ -293,8 +313,9 @@ Tensor view_scatter(const Tensor& g, const Shape& base_shape, const Geometry& ge
   Tensor out = zeros(base_shape, g.options());
   Tensor target = internal::alias(out, geo.sizes, geo.strides, geo.offset);
   if (!may_overlap(geo)) {
-    kernels::cpu::copy(g, target);
+    kernels::copy(g, target);
   } else {  // positions repeat (as_strided with overlap): add one element at a time
+    kernels::check_cpu(out, "as_strided backward with overlapping positions");
     Tensor src = contiguous(g.detach());
     kernels::dispatch_all(g.dtype(), "view_scatter", [&]<class T>() {
       T* o = out.impl()->data_as<T>();

@@ -153,6 +153,7 @@ Shape broadcast_index_strides(const Tensor& index, size_t ndim, int64_t dim) {
 }  // namespace
 
 void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
+  check_cpu(x, "index_select");
   Shape sizes = nonempty(out.sizes());
   Shape xstr = nonempty(x.strides());
   const int64_t xs = xstr[dim];
@@ -164,6 +165,7 @@ void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tenso
 }
 
 void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
+  check_cpu(x, "gather");
   Shape sizes = nonempty(index.sizes());
   Shape xstr = nonempty(x.strides());
   const int64_t xs = xstr[dim];
@@ -175,6 +177,7 @@ void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out
 }
 
 void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) {
+  check_cpu(out, "scatter_add");
   Shape sizes = nonempty(index.sizes());
   Shape ostr = nonempty(out.strides());
   const int64_t os = ostr[dim];
@@ -189,6 +192,7 @@ namespace {
 // index_add and index_copy: rows of source written (added, or stored) at index along dim.
 template <bool kAssign>
 void index_write(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source, const char* op) {
+  check_cpu(out, op);
   Shape sizes = nonempty(source.sizes());
   Shape ostr = nonempty(out.strides());
   const int64_t os = ostr[dim];
@@ -211,6 +215,7 @@ void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tenso
 }
 
 std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
+  check_cpu(index, "index");
   std::atomic<int64_t> lo{std::numeric_limits<int64_t>::max()}, hi{std::numeric_limits<int64_t>::min()};
   const int64_t* p = index.impl()->data_as<int64_t>();
   Shape strides = index.strides();

@@ -239,6 +239,7 @@ void run_batched(const Tensor& a, const Tensor& b, const Tensor& out) {
 // Besides the 3-D views of kernels.h, takes 2-D a, b and out as one product: the op layer's
 // mm path then needs no [1, n, k] views, a visible saving at small sizes.
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  check_cpu(out, "matmul");
   dispatch_numeric(out.dtype(), "matmul", [&]<class T>() { run_batched<T>(a, b, out); });
 }
 

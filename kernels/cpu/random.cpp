@@ -20,6 +20,7 @@ inline double uniform(uint64_t seed, uint64_t i) {
 }  // namespace
 
 void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) {
+  check_cpu(out, normal ? "randn" : "rand");
   dispatch_floating(out.dtype(), "random", [&]<class T>() {
     T* p = out.impl()->data_as<T>();
     parallel_for(out.numel(), 16, [&](int64_t b, int64_t e) {

@@ -358,6 +358,8 @@ bool collapse_group(const Shape& sizes, const Shape& strides, size_t begin, size
 }  // namespace
 
 void reduce(ReduceOp op, const Tensor& input, const Shape& dims, const Tensor& out, const Tensor& indices) {
+  static const char* names[] = {"sum", "prod", "max", "min"};
+  check_cpu(input, names[static_cast<int>(op)]);
   Shape order;  // kept dims, then reduced dims
   for (int64_t d = 0, j = 0; d < input.dim(); ++d) {
     if (j < static_cast<int64_t>(dims.size()) && dims[j] == d) ++j;

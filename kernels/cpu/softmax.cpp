@@ -142,6 +142,7 @@ void softmax_block(const T* x, T* y, int64_t n, int64_t inner, int64_t w, bool l
 }  // namespace
 
 void softmax(const Tensor& in, int64_t dim, bool log, const Tensor& out) {
+  check_cpu(in, log ? "log_softmax" : "softmax");
   int64_t outer = 1, n = 1, inner = 1;
   for (int64_t d = 0; d < in.dim(); ++d) {
     if (d < dim) outer *= in.sizes()[d];

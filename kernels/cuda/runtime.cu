@@ -1,19 +1,10 @@
 // The CUDA runtime side of ember: device queries and the error check that turns a failed
 // CUDA call into ember::Error with the call, file and line. The op kernels for CUDA are the
 // subject of a later change (kernels/cuda/ will mirror kernels/cpu/ file by file).
-#include <cuda_runtime.h>
-
 #include <vector>
 
+#include "kernels/cuda/check.h"
 #include "tensor/cuda.h"
-#include "tensor/error.h"
-
-#define EMBER_CUDA_CHECK(call)                                                                  \
-  do {                                                                                          \
-    cudaError_t status_ = (call);                                                               \
-    EMBER_CHECK(status_ == cudaSuccess, "cuda", #call, " failed: ", cudaGetErrorString(status_), \
-                " (", __FILE__, ":", __LINE__, ")");                                            \
-  } while (0)
 
 namespace ember::cuda {
 namespace {
