@@ -1,0 +1,368 @@
+// Reductions over the last dim or the first dim of a contiguous [outer, inner] array. Any
+// N-d reduction over a set of dims becomes one of these two after the op layer permutes
+// and collapses the dims (kept dims together, reduced dims together).
+//
+// Each reduction is a small "op" struct with a state: init, add one element (with its
+// position), merge two states, and write the result. One skeleton per direction runs them:
+//   - last dim: one warp per row for rows up to 512 elements (8 rows per block), else one
+//     block per row; each thread walks the row with a stride of the group's width, then
+//     warp shuffles and a per-warp shared scratch combine the threads;
+//   - first dim: a block is tx columns by ty row-lanes (tx * ty = 1024, tx a power of two up
+//     to 32, so a warp reads 32 consecutive elements even when inner is small); each thread
+//     walks its column with a stride of ty rows, then a shared-memory tree over ty combines.
+// The combining order depends only on the sizes, never on timing (no atomics), so a result
+// repeats bit for bit. Variance uses Welford's update and Chan's merge; logsumexp keeps a
+// running (max, sum of exp(x - max)) so it reads the input once.
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <limits>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/kernels_cuda.h"
+
+namespace ember::kernels::cuda {
+namespace {
+
+constexpr int kWarpMaxInner = 512;   // rows up to this length get one warp each
+constexpr int kWarpBlock = 256;      // ... 8 of them per block
+constexpr int kRowBlock = 256;       // longer rows: one block each
+constexpr int kLongRowBlock = 1024;  // ... of 1024 threads from this length on
+constexpr int64_t kLongRow = 16384;
+constexpr int kFirstBlock = 1024;                               // first-dim blocks: tx * ty
+constexpr int64_t kNone = std::numeric_limits<int64_t>::max();  // "no element yet": loses every tie
+
+template <class T>
+__device__ __forceinline__ T inf() {
+  return std::numeric_limits<T>::infinity();
+}
+__device__ __forceinline__ float exp_(float x) { return expf(x); }
+__device__ __forceinline__ double exp_(double x) { return exp(x); }
+__device__ __forceinline__ float log_(float x) { return logf(x); }
+__device__ __forceinline__ double log_(double x) { return log(x); }
+
+template <class V>
+__device__ __forceinline__ V shfl_down(V v, int delta) {
+  return __shfl_down_sync(0xffffffffu, v, delta);
+}
+
+// ---- the ops -----------------------------------------------------------------------------------
+
+template <class T>
+struct SumOp {
+  bool mean;
+  struct State {
+    T sum;
+  };
+  __device__ State init() const { return {T(0)}; }
+  __device__ void add(State& s, T x, int64_t) const { s.sum += x; }
+  __device__ void merge(State& a, const State& b) const { a.sum += b.sum; }
+  __device__ State down(const State& s, int d) const { return {shfl_down(s.sum, d)}; }
+  __device__ void write(const State& s, int64_t n, T* out, int64_t*, int64_t pos) const {
+    out[pos] = mean ? s.sum / static_cast<T>(n) : s.sum;  // mean of nothing: 0 / 0 = NaN
+  }
+};
+
+// max or min with its position. NaN is the extreme (PyTorch propagates it); among equal
+// values the smaller position wins, so the first occurrence is reported whatever the order
+// in which threads met them.
+template <class T, bool kMax>
+struct ExtremeOp {
+  struct State {
+    T value;
+    int64_t index;
+  };
+  __device__ static bool better(const State& b, const State& a) {
+    const bool b_nan = b.value != b.value, a_nan = a.value != a.value;
+    if (b_nan || a_nan) return b_nan && (!a_nan || b.index < a.index);
+    return (kMax ? b.value > a.value : b.value < a.value) || (b.value == a.value && b.index < a.index);
+  }
+  __device__ State init() const { return {kMax ? -inf<T>() : inf<T>(), kNone}; }
+  __device__ void add(State& s, T x, int64_t i) const {
+    const State c{x, i};
+    if (better(c, s)) s = c;
+  }
+  __device__ void merge(State& a, const State& b) const {
+    if (better(b, a)) a = b;
+  }
+  __device__ State down(const State& s, int d) const {
+    return {shfl_down(s.value, d), static_cast<int64_t>(shfl_down(static_cast<long long>(s.index), d))};
+  }
+  __device__ void write(const State& s, int64_t, T* out, int64_t* idx, int64_t pos) const {
+    if (out) out[pos] = s.value;
+    if (idx) idx[pos] = s.index;
+  }
+};
+
+template <class T>
+struct VarOp {
+  T correction;
+  struct State {
+    long long n;
+    T mean, m2;  // m2: sum of squared deviations from mean
+  };
+  __device__ State init() const { return {0, T(0), T(0)}; }
+  __device__ void add(State& s, T x, int64_t) const {
+    s.n += 1;
+    const T d = x - s.mean;
+    s.mean += d / static_cast<T>(s.n);
+    s.m2 += d * (x - s.mean);
+  }
+  __device__ void merge(State& a, const State& b) const {
+    if (b.n == 0) return;
+    if (a.n == 0) {
+      a = b;
+      return;
+    }
+    const long long n = a.n + b.n;
+    const T d = b.mean - a.mean;
+    const T fb = static_cast<T>(b.n) / static_cast<T>(n);
+    a.mean += d * fb;
+    a.m2 += b.m2 + d * d * static_cast<T>(a.n) * fb;
+    a.n = n;
+  }
+  __device__ State down(const State& s, int d) const {
+    return {shfl_down(s.n, d), shfl_down(s.mean, d), shfl_down(s.m2, d)};
+  }
+  __device__ void write(const State& s, int64_t n, T* out, int64_t*, int64_t pos) const {
+    // PyTorch clamps the divisor at 0: too few elements give NaN (or inf), not a negative.
+    const T dof = static_cast<T>(n) - correction;
+    out[pos] = s.m2 / (dof > T(0) ? dof : T(0));
+  }
+};
+
+template <class T>
+struct LogSumExpOp {
+  struct State {
+    T max, sum;  // sum of exp(x - max); max is NaN once a NaN was seen
+  };
+  __device__ State init() const { return {-inf<T>(), T(0)}; }
+  __device__ void add(State& s, T x, int64_t) const { merge(s, State{x, T(1)}); }
+  __device__ void merge(State& a, const State& b) const {
+    if (a.max != a.max || b.max != b.max) {
+      a.max = a.max + b.max;  // NaN
+      return;
+    }
+    if (b.max == -inf<T>()) return;  // adds nothing (also avoids exp(-inf + inf))
+    if (a.max == b.max) {            // also +inf with +inf
+      a.sum += b.sum;
+    } else if (b.max > a.max) {
+      a.sum = a.sum * exp_(a.max - b.max) + b.sum;  // a.max = -inf gives 0
+      a.max = b.max;
+    } else {
+      a.sum += b.sum * exp_(b.max - a.max);
+    }
+  }
+  __device__ State down(const State& s, int d) const { return {shfl_down(s.max, d), shfl_down(s.sum, d)}; }
+  __device__ void write(const State& s, int64_t, T* out, int64_t*, int64_t pos) const {
+    out[pos] = s.max == -inf<T>() ? s.max : s.max + log_(s.sum);
+  }
+};
+
+// ---- combining threads -------------------------------------------------------------------------
+
+// Lane 0 ends with the merge of the warp's 32 states.
+template <class Op, class State>
+__device__ __forceinline__ State warp_reduce(const Op& op, State s) {
+#pragma unroll
+  for (int d = 16; d > 0; d >>= 1) {
+    const State other = op.down(s, d);
+    op.merge(s, other);
+  }
+  return s;
+}
+
+// ---- last dim ----------------------------------------------------------------------------------
+
+template <class T, class Op, bool kWarp>
+__global__ void __launch_bounds__(kWarp ? kWarpBlock : kLongRowBlock)
+    reduce_last_kernel(Op op, const T* in, T* out, int64_t* idx, int64_t outer, int64_t inner) {
+  using State = typename Op::State;
+  __shared__ State scratch[32];
+  const int lane = kWarp ? (threadIdx.x & 31) : threadIdx.x;
+  const int width = kWarp ? 32 : blockDim.x;
+  const int64_t row = kWarp ? static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5) : blockIdx.x;
+  if (row >= outer) return;  // whole warps only (warp mode): no barrier is skipped
+  const T* x = in + row * inner;
+  State s = op.init();
+  int64_t i = lane;
+  // Four loads in flight before they are combined (in order: the positions stay increasing).
+  for (; i + 3 * width < inner; i += 4 * width) {
+    const T a = x[i], b = x[i + width], c = x[i + 2 * width], d = x[i + 3 * width];
+    op.add(s, a, i);
+    op.add(s, b, i + width);
+    op.add(s, c, i + 2 * width);
+    op.add(s, d, i + 3 * width);
+  }
+  for (; i < inner; i += width) op.add(s, x[i], i);
+  s = warp_reduce(op, s);
+  if constexpr (!kWarp) {
+    const int warp = threadIdx.x >> 5, l = threadIdx.x & 31;
+    if (l == 0) scratch[warp] = s;
+    __syncthreads();
+    if (warp != 0) return;
+    s = l < static_cast<int>(blockDim.x >> 5) ? scratch[l] : op.init();
+    s = warp_reduce(op, s);
+  }
+  if ((threadIdx.x & 31) == 0) op.write(s, inner, out, idx, row);
+}
+
+// ---- first dim ---------------------------------------------------------------------------------
+
+template <class T, class Op>
+__global__ void __launch_bounds__(kFirstBlock)
+    reduce_first_kernel(Op op, const T* in, T* out, int64_t* idx, int64_t outer, int64_t inner) {
+  using State = typename Op::State;
+  __shared__ State part[kFirstBlock];
+  const int tx = blockDim.x, ty = blockDim.y;
+  const int64_t col = static_cast<int64_t>(blockIdx.x) * tx + threadIdx.x;
+  State s = op.init();
+  if (col < inner) {
+    const T* x = in + col;
+    int64_t o = threadIdx.y;
+    for (; o + 3 * ty < outer; o += 4 * ty) {
+      const T a = x[o * inner], b = x[(o + ty) * inner], c = x[(o + 2 * ty) * inner], d = x[(o + 3 * ty) * inner];
+      op.add(s, a, o);
+      op.add(s, b, o + ty);
+      op.add(s, c, o + 2 * ty);
+      op.add(s, d, o + 3 * ty);
+    }
+    for (; o < outer; o += ty) op.add(s, x[o * inner], o);
+  }
+  // Tree over the ty row-lanes of each column; ty is a power of two.
+  part[threadIdx.y * tx + threadIdx.x] = s;
+  __syncthreads();
+  for (int half = ty / 2; half > 0; half /= 2) {
+    if (static_cast<int>(threadIdx.y) < half) {
+      State mine = part[threadIdx.y * tx + threadIdx.x];
+      op.merge(mine, part[(threadIdx.y + half) * tx + threadIdx.x]);
+      part[threadIdx.y * tx + threadIdx.x] = mine;
+    }
+    __syncthreads();
+  }
+  if (threadIdx.y == 0 && col < inner) op.write(part[threadIdx.x], outer, out, idx, col);
+}
+
+// ---- launching ---------------------------------------------------------------------------------
+
+// The outputs are spread over grid.x (at most 2^31 - 1 blocks); the reduced dim is walked
+// with 64-bit positions and has no limit.
+void check_sizes(const char* op, bool last, int64_t outer, int64_t inner) {
+  EMBER_CHECK(outer >= 0 && inner >= 0, op, "negative size: outer=", outer, " inner=", inner);
+  EMBER_CHECK((last ? outer : inner) <= INT_MAX, op, "too many outputs for the grid: outer=", outer, " inner=", inner);
+}
+
+template <class T, class Op>
+void launch_last(const Op& op, const T* in, T* out, int64_t* idx, int64_t outer, int64_t inner, cudaStream_t stream) {
+  if (outer == 0) return;
+  if (inner <= kWarpMaxInner) {
+    const int rows_per_block = kWarpBlock / 32;
+    const unsigned grid = static_cast<unsigned>((outer + rows_per_block - 1) / rows_per_block);
+    reduce_last_kernel<T, Op, true><<<grid, kWarpBlock, 0, stream>>>(op, in, out, idx, outer, inner);
+  } else {
+    const int threads = inner >= kLongRow ? kLongRowBlock : kRowBlock;
+    reduce_last_kernel<T, Op, false>
+        <<<static_cast<unsigned>(outer), threads, 0, stream>>>(op, in, out, idx, outer, inner);
+  }
+  EMBER_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T, class Op>
+void launch_first(const Op& op, const T* in, T* out, int64_t* idx, int64_t outer, int64_t inner, cudaStream_t stream) {
+  if (inner == 0) return;
+  // [outer, 1] is the same memory as [1, outer], and a row gets a whole block that way.
+  if (inner == 1 && outer > 0) return launch_last<T>(op, in, out, idx, 1, outer, stream);
+  int tx = 1;
+  while (tx < 32 && tx < inner) tx *= 2;
+  const dim3 block(tx, kFirstBlock / tx);
+  const unsigned grid = static_cast<unsigned>((inner + tx - 1) / tx);
+  reduce_first_kernel<T, Op><<<grid, block, 0, stream>>>(op, in, out, idx, outer, inner);
+  EMBER_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+void reduce_any(bool last, Reduction r, const T* in, T* out, int64_t outer, int64_t inner, cudaStream_t stream,
+                double correction) {
+  const char* name = last ? "reduce_last" : "reduce_first";
+  check_sizes(name, last, outer, inner);
+  const int64_t reduced = last ? inner : outer;
+  auto run = [&](const auto& op) {
+    if (last)
+      launch_last<T>(op, in, out, nullptr, outer, inner, stream);
+    else
+      launch_first<T>(op, in, out, nullptr, outer, inner, stream);
+  };
+  switch (r) {
+    case Reduction::Sum:
+      return run(SumOp<T>{false});
+    case Reduction::Mean:
+      return run(SumOp<T>{true});
+    case Reduction::Var:
+      return run(VarOp<T>{static_cast<T>(correction)});
+    case Reduction::LogSumExp:
+      return run(LogSumExpOp<T>{});
+    case Reduction::Max:
+    case Reduction::Min:
+      EMBER_CHECK(reduced > 0 || (last ? outer : inner) == 0, name,
+                  "max/min over an empty dim has no value: outer=", outer, " inner=", inner);
+      if (r == Reduction::Max) return run(ExtremeOp<T, true>{});
+      return run(ExtremeOp<T, false>{});
+  }
+}
+
+template <class T>
+void arg_reduce_any(bool last, ArgReduction r, const T* in, T* values, int64_t* indices, int64_t outer, int64_t inner,
+                    cudaStream_t stream) {
+  const char* name = last ? "arg_reduce_last" : "arg_reduce_first";
+  check_sizes(name, last, outer, inner);
+  EMBER_CHECK((last ? inner : outer) > 0 || (last ? outer : inner) == 0, name,
+              "argmax/argmin over an empty dim has no value: outer=", outer, " inner=", inner);
+  auto run = [&](const auto& op) {
+    if (last)
+      launch_last<T>(op, in, values, indices, outer, inner, stream);
+    else
+      launch_first<T>(op, in, values, indices, outer, inner, stream);
+  };
+  if (r == ArgReduction::Max)
+    run(ExtremeOp<T, true>{});
+  else
+    run(ExtremeOp<T, false>{});
+}
+
+}  // namespace
+
+void reduce_last(Reduction op, const float* in, float* out, int64_t outer, int64_t inner, cudaStream_t stream,
+                 double correction) {
+  reduce_any(true, op, in, out, outer, inner, stream, correction);
+}
+void reduce_last(Reduction op, const double* in, double* out, int64_t outer, int64_t inner, cudaStream_t stream,
+                 double correction) {
+  reduce_any(true, op, in, out, outer, inner, stream, correction);
+}
+void reduce_first(Reduction op, const float* in, float* out, int64_t outer, int64_t inner, cudaStream_t stream,
+                  double correction) {
+  reduce_any(false, op, in, out, outer, inner, stream, correction);
+}
+void reduce_first(Reduction op, const double* in, double* out, int64_t outer, int64_t inner, cudaStream_t stream,
+                  double correction) {
+  reduce_any(false, op, in, out, outer, inner, stream, correction);
+}
+
+void arg_reduce_last(ArgReduction op, const float* in, float* values, int64_t* indices, int64_t outer, int64_t inner,
+                     cudaStream_t stream) {
+  arg_reduce_any(true, op, in, values, indices, outer, inner, stream);
+}
+void arg_reduce_last(ArgReduction op, const double* in, double* values, int64_t* indices, int64_t outer, int64_t inner,
+                     cudaStream_t stream) {
+  arg_reduce_any(true, op, in, values, indices, outer, inner, stream);
+}
+void arg_reduce_first(ArgReduction op, const float* in, float* values, int64_t* indices, int64_t outer, int64_t inner,
+                      cudaStream_t stream) {
+  arg_reduce_any(false, op, in, values, indices, outer, inner, stream);
+}
+void arg_reduce_first(ArgReduction op, const double* in, double* values, int64_t* indices, int64_t outer, int64_t inner,
+                      cudaStream_t stream) {
+  arg_reduce_any(false, op, in, values, indices, outer, inner, stream);
+}
+
+}  // namespace ember::kernels::cuda

@@ -1,0 +1,292 @@
+// softmax and log_softmax over the last dim of a contiguous [rows, cols] array, and their
+// backward.
+//
+// Bandwidth is the cost: an ideal kernel reads each row once and writes it once, like a copy.
+// So a row is kept in registers between its reductions and the write:
+//   - cols <= 1024: one warp per row (4 rows per block of 128 threads); each lane holds
+//     kPer = 1..32 values, lane + 32 * i, so each load of the warp is 32 consecutive elements;
+//   - cols <= 8192: one block of 512 threads per row, kPer = 4..16 values per thread (more
+//     would pass 128 registers a thread, the most a block of 512 can have);
+//   - longer rows: one block per row, an online pass (running max and rescaled sum) then a
+//     pass that writes: two reads instead of one.
+// kPer is a template parameter (the next power of two of cols / threads) so the values stay
+// in registers. Max and sum use warp shuffles (xor butterfly: every lane gets the result),
+// and across warps a 32-entry shared scratch that each warp reduces itself.
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/kernels_cuda.h"
+
+namespace ember::kernels::cuda {
+namespace {
+
+constexpr int kWarpRowsPerBlock = 4;  // warp-per-row blocks: 128 threads
+constexpr int kRowThreads = 512;      // block-per-row blocks with a cached row
+constexpr int kLongThreads = 1024;    // block-per-row blocks for rows that do not fit
+constexpr int kWarpMaxCols = 32 * 32;
+constexpr int kBlockMaxCols = kRowThreads * 16;
+
+template <class T>
+__device__ __forceinline__ T neg_inf() {
+  return -std::numeric_limits<T>::infinity();
+}
+__device__ __forceinline__ float exp_(float x) { return expf(x); }
+__device__ __forceinline__ double exp_(double x) { return exp(x); }
+__device__ __forceinline__ float log_(float x) { return logf(x); }
+__device__ __forceinline__ double log_(double x) { return log(x); }
+
+struct MaxOp {
+  template <class T>
+  __device__ T operator()(T a, T b) const {
+    return a > b ? a : b;
+  }
+};
+struct SumOp {
+  template <class T>
+  __device__ T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+
+template <class T, class Op>
+__device__ __forceinline__ T warp_allreduce(T v, Op op) {
+#pragma unroll
+  for (int mask = 16; mask > 0; mask >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, mask));
+  return v;
+}
+
+// The reduction of v over the row's group: the warp, or the whole block (blockDim.x a
+// multiple of 32). identity fills the lanes past the block's warp count.
+template <bool kWarp, class T, class Op>
+__device__ __forceinline__ T group_allreduce(T v, Op op, T identity, T* scratch) {
+  v = warp_allreduce(v, op);
+  if constexpr (!kWarp) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < static_cast<int>(blockDim.x >> 5) ? scratch[lane] : identity;
+    v = warp_allreduce(v, op);
+    __syncthreads();  // the scratch is free again for the next reduction
+  }
+  return v;
+}
+
+// Which row this thread works on, its index in the row's group and the group's width.
+template <bool kWarp>
+struct RowSlot {
+  int64_t row;
+  int lane, width;
+  __device__ RowSlot() {
+    if constexpr (kWarp) {
+      row = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
+      lane = threadIdx.x & 31;
+      width = 32;
+    } else {
+      row = blockIdx.x;
+      lane = threadIdx.x;
+      width = blockDim.x;
+    }
+  }
+};
+
+// ---- forward -----------------------------------------------------------------------------------
+
+// The launch bounds make sure a block's registers fit an SM (the compiler spills otherwise).
+template <class T, int kPer, bool kWarp>
+__global__ void __launch_bounds__(kWarp ? 32 * kWarpRowsPerBlock : kRowThreads)
+    softmax_cached_kernel(const T* in, T* out, int64_t rows, int cols, bool log) {
+  __shared__ T scratch[32];
+  const RowSlot<kWarp> s;
+  if (s.row >= rows) return;  // whole warps only (warp mode): no barrier is skipped
+  const T* x = in + s.row * cols;
+  T* y = out + s.row * cols;
+  T v[kPer];
+  T mx = neg_inf<T>();
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int c = s.lane + i * s.width;
+    v[i] = c < cols ? x[c] : neg_inf<T>();
+    mx = v[i] > mx ? v[i] : mx;
+  }
+  mx = group_allreduce<kWarp>(mx, MaxOp{}, neg_inf<T>(), scratch);
+  T sum = 0;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    // Padding lanes hold -inf: exp gives 0, and they are never written.
+    const T e = exp_(v[i] - mx);
+    sum += s.lane + i * s.width < cols ? e : T(0);
+    v[i] = log ? v[i] - mx : e;
+  }
+  sum = group_allreduce<kWarp>(sum, SumOp{}, T(0), scratch);
+  const T shift = log_(sum), scale = T(1) / sum;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int c = s.lane + i * s.width;
+    if (c < cols) y[c] = log ? v[i] - shift : v[i] * scale;
+  }
+}
+
+// Rows too long for registers: each thread keeps a running max m and a sum s of exp(x - m),
+// rescaling s when m grows, so max and sum take one read; a second read writes.
+template <class T>
+__global__ void __launch_bounds__(kLongThreads) softmax_long_kernel(const T* in, T* out, int cols, bool log) {
+  __shared__ T scratch[32];
+  const T* x = in + static_cast<int64_t>(blockIdx.x) * cols;
+  T* y = out + static_cast<int64_t>(blockIdx.x) * cols;
+  T m = neg_inf<T>(), s = 0;
+  for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+    const T v = x[c];
+    if (v > m) {
+      s = s * exp_(m - v) + T(1);  // m = -inf at first: exp(-inf) = 0
+      m = v;
+    } else if (v != neg_inf<T>()) {  // -inf adds 0; skipping it avoids exp(-inf + inf) = NaN
+      s += exp_(v - m);              // NaN lands here and makes the row NaN, as it should
+    }
+  }
+  const T row_max = group_allreduce<false>(m, MaxOp{}, neg_inf<T>(), scratch);
+  s = m == neg_inf<T>() ? T(0) : s * exp_(m - row_max);
+  const T sum = group_allreduce<false>(s, SumOp{}, T(0), scratch);
+  const T shift = row_max + log_(sum), scale = T(1) / sum;
+  for (int c = threadIdx.x; c < cols; c += blockDim.x) y[c] = log ? x[c] - shift : exp_(x[c] - row_max) * scale;
+}
+
+// ---- backward ----------------------------------------------------------------------------------
+
+// softmax:     grad_in = y * (g - sum(g * y))
+// log_softmax: grad_in = g - exp(y) * sum(g)
+template <class T, int kPer, bool kWarp>
+__global__ void __launch_bounds__(kWarp ? 32 * kWarpRowsPerBlock : kRowThreads)
+    softmax_backward_cached_kernel(const T* grad_out, const T* out, T* grad_in, int64_t rows, int cols, bool log) {
+  __shared__ T scratch[32];
+  const RowSlot<kWarp> s;
+  if (s.row >= rows) return;
+  const T* g = grad_out + s.row * cols;
+  const T* y = out + s.row * cols;
+  T* gi = grad_in + s.row * cols;
+  T gv[kPer], yv[kPer];
+  T dot = 0;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int c = s.lane + i * s.width;
+    gv[i] = c < cols ? g[c] : T(0);
+    yv[i] = c < cols ? y[c] : T(0);
+    dot += log ? gv[i] : gv[i] * yv[i];
+  }
+  dot = group_allreduce<kWarp>(dot, SumOp{}, T(0), scratch);
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int c = s.lane + i * s.width;
+    if (c < cols) gi[c] = log ? gv[i] - exp_(yv[i]) * dot : yv[i] * (gv[i] - dot);
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kLongThreads)
+    softmax_backward_long_kernel(const T* grad_out, const T* out, T* grad_in, int cols, bool log) {
+  __shared__ T scratch[32];
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
+  const T* g = grad_out + base;
+  const T* y = out + base;
+  T* gi = grad_in + base;
+  T dot = 0;
+  for (int c = threadIdx.x; c < cols; c += blockDim.x) dot += log ? g[c] : g[c] * y[c];
+  dot = group_allreduce<false>(dot, SumOp{}, T(0), scratch);
+  for (int c = threadIdx.x; c < cols; c += blockDim.x) gi[c] = log ? g[c] - exp_(y[c]) * dot : y[c] * (g[c] - dot);
+}
+
+// ---- dispatch ----------------------------------------------------------------------------------
+
+template <int N>
+using Int = std::integral_constant<int, N>;
+template <bool B>
+using Bool = std::integral_constant<bool, B>;
+
+// Calls launch(Int<kPer>, Bool<kWarp>, grid, threads) with the smallest power-of-two kPer
+// that holds a row; false when the row is too long for registers.
+template <class Launch>
+bool dispatch_cached(int64_t rows, int cols, Launch&& launch) {
+  if (cols <= kWarpMaxCols) {
+    const unsigned grid = static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock);
+    const int threads = 32 * kWarpRowsPerBlock;
+    if (cols <= 32)
+      launch(Int<1>{}, Bool<true>{}, grid, threads);
+    else if (cols <= 64)
+      launch(Int<2>{}, Bool<true>{}, grid, threads);
+    else if (cols <= 128)
+      launch(Int<4>{}, Bool<true>{}, grid, threads);
+    else if (cols <= 256)
+      launch(Int<8>{}, Bool<true>{}, grid, threads);
+    else if (cols <= 512)
+      launch(Int<16>{}, Bool<true>{}, grid, threads);
+    else
+      launch(Int<32>{}, Bool<true>{}, grid, threads);
+    return true;
+  }
+  if (cols <= kBlockMaxCols) {
+    const unsigned grid = static_cast<unsigned>(rows);
+    // cols > 1024 here, so kPer >= 4 (a block of 512 holds 2048 values at kPer = 4).
+    if (cols <= kRowThreads * 4)
+      launch(Int<4>{}, Bool<false>{}, grid, kRowThreads);
+    else if (cols <= kRowThreads * 8)
+      launch(Int<8>{}, Bool<false>{}, grid, kRowThreads);
+    else
+      launch(Int<16>{}, Bool<false>{}, grid, kRowThreads);
+    return true;
+  }
+  return false;
+}
+
+// Sizes checked once for forward and backward: rows go in grid.x (up to 2^31 - 1), cols in int.
+bool check_rows(const char* op, int64_t rows, int64_t cols) {
+  EMBER_CHECK(rows >= 0 && cols >= 0, op, "negative size: rows=", rows, " cols=", cols);
+  EMBER_CHECK(cols <= INT32_MAX && rows <= INT32_MAX, op, "too large: rows=", rows, " cols=", cols);
+  return rows > 0 && cols > 0;
+}
+
+template <class T>
+void softmax_any(const T* in, T* out, int64_t rows, int64_t cols, bool log, cudaStream_t stream) {
+  if (!check_rows("softmax", rows, cols)) return;
+  const int n = static_cast<int>(cols);
+  const bool cached = dispatch_cached(rows, n, [&](auto per, auto warp, unsigned grid, int threads) {
+    softmax_cached_kernel<T, decltype(per)::value, decltype(warp)::value>
+        <<<grid, threads, 0, stream>>>(in, out, rows, n, log);
+  });
+  if (!cached) softmax_long_kernel<T><<<static_cast<unsigned>(rows), kLongThreads, 0, stream>>>(in, out, n, log);
+  EMBER_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+void softmax_backward_any(const T* grad_out, const T* out, T* grad_in, int64_t rows, int64_t cols, bool log,
+                          cudaStream_t stream) {
+  if (!check_rows("softmax_backward", rows, cols)) return;
+  const int n = static_cast<int>(cols);
+  const bool cached = dispatch_cached(rows, n, [&](auto per, auto warp, unsigned grid, int threads) {
+    softmax_backward_cached_kernel<T, decltype(per)::value, decltype(warp)::value>
+        <<<grid, threads, 0, stream>>>(grad_out, out, grad_in, rows, n, log);
+  });
+  if (!cached)
+    softmax_backward_long_kernel<T>
+        <<<static_cast<unsigned>(rows), kLongThreads, 0, stream>>>(grad_out, out, grad_in, n, log);
+  EMBER_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+void softmax(const float* in, float* out, int64_t rows, int64_t cols, bool log, cudaStream_t stream) {
+  softmax_any(in, out, rows, cols, log, stream);
+}
+void softmax(const double* in, double* out, int64_t rows, int64_t cols, bool log, cudaStream_t stream) {
+  softmax_any(in, out, rows, cols, log, stream);
+}
+void softmax_backward(const float* grad_out, const float* out, float* grad_in, int64_t rows, int64_t cols, bool log,
+                      cudaStream_t stream) {
+  softmax_backward_any(grad_out, out, grad_in, rows, cols, log, stream);
+}
+void softmax_backward(const double* grad_out, const double* out, double* grad_in, int64_t rows, int64_t cols, bool log,
+                      cudaStream_t stream) {
+  softmax_backward_any(grad_out, out, grad_in, rows, cols, log, stream);
+}
+
+}  // namespace ember::kernels::cuda

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The GPU check of issue 6: on a machine with an NVIDIA GPU (H100/H200), configure and build
+# ember with CUDA (Release, build-gpu/, architecture 90), run the CUDA tests, the GPU
+# benchmarks and, when time is left, the rest of the test suite, then print one summary.
+# Meant to finish within 8 minutes on one H100 with 16 cores, build included.
+#
+# Exit status: 0 all tests passed and every benchmark met its target; 1 a step failed (build,
+# a test, a benchmark's own result check, or a GPU test that skipped although a GPU is
+# present); 2 the tests passed but a benchmark missed its target.
+# Full logs: build-gpu/gpu-check/*.log. Usage: bash scripts/gpu-check.sh
+# (GPU_CHECK_BUILD_DIR and GPU_CHECK_JOBS override the build dir and the job count, for trying
+# the script on a small machine.)
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+start=$(date +%s)
+budget=${GPU_CHECK_BUDGET_S:-470}  # seconds for everything; the rest of the tests get what is left
+elapsed() { echo $(($(date +%s) - start)); }
+bdir=${GPU_CHECK_BUILD_DIR:-build-gpu}
+jobs=${GPU_CHECK_JOBS:-$(nproc)}
+logs=$bdir/gpu-check
+mkdir -p "$logs"
+
+# ---- tools -------------------------------------------------------------------------------------
+# The GPU machine may have no network: install what is missing if apt can, else go on with
+# what is there (the build step says what is lacking). apt without a network can hang, so it
+# gets 60 s.
+if ! timeout 60 bash scripts/install-deps.sh >"$logs/install-deps.log" 2>&1; then
+  echo "gpu-check: install-deps failed (no network?); continuing with the installed packages"
+  tail -3 "$logs/install-deps.log"
+fi
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+gpu_present=0
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then gpu_present=1
+elif [ -e /dev/nvidia0 ]; then gpu_present=1; fi
+gpu_name=$( (nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null || echo "unknown GPU") | head -1)
+
+# ---- build -------------------------------------------------------------------------------------
+build_status=FAIL
+build_s=0
+if ! command -v cmake >/dev/null; then
+  echo "gpu-check: cmake is missing and could not be installed" | tee "$logs/build.log"
+elif ! command -v nvcc >/dev/null; then
+  echo "gpu-check: nvcc not found (neither on PATH nor in /usr/local/cuda/bin)" | tee "$logs/build.log"
+else
+  launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+  fi
+  # Only the two targets the check runs; the apps are off so the test binary does not pull in
+  # the spam app's library.
+  b0=$(date +%s)
+  if cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DEMBER_CUDA=ON -DEMBER_CUDA_ARCHITECTURES=90 \
+       -DCMAKE_CUDA_ARCHITECTURES=90 -DEMBER_BUILD_TESTS=ON -DEMBER_BUILD_BENCH=ON -DEMBER_BUILD_APPS=OFF \
+       "${launcher[@]}" >"$logs/build.log" 2>&1 &&
+     cmake --build "$bdir" -j"$jobs" --target ember_tests bench_cuda >>"$logs/build.log" 2>&1; then
+    build_status=ok
+  else
+    echo "gpu-check: build failed; the end of $logs/build.log:"
+    tail -40 "$logs/build.log"
+  fi
+  build_s=$(($(date +%s) - b0))
+fi
+
+# Counts from doctest's last line: "[doctest] test cases: N | P passed | F failed | S skipped".
+doctest_count() {  # $1 log, $2 word (passed|failed)
+  grep -E '^\[doctest\] test cases:' "$1" | tail -1 | grep -oE "[0-9]+ $2" | grep -oE '[0-9]+' || echo "?"
+}
+
+# ---- CUDA tests --------------------------------------------------------------------------------
+cuda_status=NOT_RUN
+cuda_detail=""
+if [ "$build_status" = ok ]; then
+  timeout 180 "$bdir"/bin/ember_tests -tc="cuda*" >"$logs/cuda-tests.log" 2>&1
+  rc=$?
+  skipped=$(grep -c "skipped:" "$logs/cuda-tests.log")
+  cuda_detail="$(doctest_count "$logs/cuda-tests.log" passed) passed, $(doctest_count "$logs/cuda-tests.log" failed) failed, $skipped skipped"
+  if [ $rc -ne 0 ]; then
+    cuda_status=FAIL
+    [ $rc -eq 124 ] && cuda_detail="$cuda_detail, timed out"
+  elif [ "$gpu_present" = 1 ] && [ "$skipped" -gt 0 ]; then
+    cuda_status=FAIL
+    cuda_detail="$cuda_detail: a GPU is present, so a skipped GPU test counts as not run"
+  elif [ "$gpu_present" = 0 ]; then
+    cuda_status=NO_GPU
+  else
+    cuda_status=PASS
+  fi
+  if [ "$cuda_status" = FAIL ]; then
+    echo "gpu-check: CUDA tests failed; the failures (with their captured sizes):"
+    grep -E "skipped:" "$logs/cuda-tests.log" | head -20
+    grep -E -A8 "ERROR:|FATAL" "$logs/cuda-tests.log" | head -80
+  fi
+fi
+
+# ---- benchmarks --------------------------------------------------------------------------------
+bench_status=NOT_RUN
+if [ "$build_status" = ok ]; then
+  timeout 200 "$bdir"/bin/bench_cuda >"$logs/bench.log" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    bench_status=FAIL
+    echo "gpu-check: bench_cuda exited with $rc; the end of its log:"
+    tail -30 "$logs/bench.log"
+  elif grep -q "no CUDA device" "$logs/bench.log"; then
+    bench_status=NO_GPU
+  elif grep -q "RATIO .* FAIL\|RATIO .* NOT_RUN" "$logs/bench.log"; then
+    bench_status=MISSED
+  else
+    bench_status=PASS
+  fi
+fi
+
+# ---- the rest of the tests, in the time left ---------------------------------------------------
+other_status=NOT_RUN
+other_detail="no time left"
+left=$((budget - $(elapsed)))
+if [ "$build_status" = ok ] && [ $left -gt 30 ]; then
+  timeout "$left" "$bdir"/bin/ember_tests -tce="cuda*" >"$logs/other-tests.log" 2>&1
+  rc=$?
+  other_detail="$(doctest_count "$logs/other-tests.log" passed) passed, $(doctest_count "$logs/other-tests.log" failed) failed"
+  if [ $rc -eq 124 ]; then other_status=NOT_RUN other_detail="stopped after ${left} s (time budget)"
+  elif [ $rc -eq 0 ]; then other_status=PASS
+  else
+    other_status=FAIL
+    grep -E -A4 "ERROR:|FATAL" "$logs/other-tests.log" | head -40
+  fi
+fi
+
+# ---- summary -----------------------------------------------------------------------------------
+echo
+echo "==================== gpu-check summary ===================="
+echo "machine:     $gpu_name (GPU present: $([ $gpu_present = 1 ] && echo yes || echo no)), $(nproc) cores"
+echo "build:       $build_status (${build_s} s, $bdir/, sm_90, -j$jobs)"
+echo "cuda tests:  $cuda_status ${cuda_detail:+($cuda_detail)}"
+echo "other tests: $other_status ($other_detail)"
+echo "benchmarks:  $bench_status"
+if [ -f "$logs/bench.log" ]; then
+  grep -E "^RATIO|VALIDATION FAILED" "$logs/bench.log" | sed 's/^RATIO /  /'
+  grep -E "^BM_" "$logs/bench.log" | sed 's/^/    /'
+fi
+echo "time:        $(elapsed) s"
+status=0
+for s in "$build_status" "$cuda_status" "$other_status" "$bench_status"; do
+  case "$s" in FAIL|NO_GPU) status=1 ;; esac
+done
+[ "$build_status" != ok ] && status=1
+[ "$cuda_status" = NOT_RUN ] && status=1
+if [ $status -eq 0 ] && [ "$bench_status" = MISSED ]; then status=2; fi
+case $status in
+  0) echo "result:      PASS" ;;
+  1) echo "result:      FAIL" ;;
+  2) echo "result:      tests PASS, benchmark targets missed" ;;
+esac
+exit $status
