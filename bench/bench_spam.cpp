@@ -72,7 +72,7 @@ BENCHMARK(BM_SpamTrain)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iteratio
 void BM_SpamTrainPlainLoop(benchmark::State& state) {
   TrainOptions o = default_train_options(Arch::Bag);
   FeatureTable t = Featurizer(o.features).bag_table(data().texts);
-  count_features(t);
+  count_features(t, o.features.buckets);
   std::vector<float> idf = inverse_document_frequency(t, all_rows(), o.features.buckets);
   apply_tfidf(t, idf.data(), idf.size());
   const auto buckets = static_cast<size_t>(o.features.buckets);

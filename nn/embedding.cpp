@@ -55,6 +55,21 @@ EmbeddingBag::EmbeddingBag(int64_t n, int64_t dim, const std::string& mode_, boo
   reset();
 }
 
+std::shared_ptr<EmbeddingBag> EmbeddingBag::from_pretrained(const Tensor& embeddings, bool freeze,
+                                                           const std::string& mode, bool sparse,
+                                                           std::optional<int64_t> padding_idx, bool include_last_offset) {
+  EMBER_CHECK(embeddings.defined() && embeddings.dim() == 2 && embeddings.is_floating_point(), "EmbeddingBag",
+              "from_pretrained expects a 2-D floating tensor [num_embeddings, dim], got ",
+              embeddings.defined() ? shape_text(embeddings.sizes()) : ShapeText{nullptr, 0});
+  // A 0 x 1 table keeps the constructor's initialization free; the real one replaces it.
+  auto bag = std::make_shared<EmbeddingBag>(0, 1, mode, sparse, std::nullopt, include_last_offset);
+  bag->num_embeddings = embeddings.size(0);
+  bag->embedding_dim = embeddings.size(1);
+  bag->padding_idx = wrap_padding(padding_idx, bag->num_embeddings, "EmbeddingBag");
+  bag->weight = bag->register_parameter("weight", embeddings.detach(), !freeze);
+  return bag;
+}
+
 void EmbeddingBag::reset() {
   weight = register_parameter("weight", empty({num_embeddings, embedding_dim}));
   init::normal_(weight);

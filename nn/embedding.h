@@ -28,6 +28,12 @@ class EmbeddingBag : public Cloneable<EmbeddingBag> {
  public:
   EmbeddingBag(int64_t num_embeddings, int64_t embedding_dim, const std::string& mode = "mean", bool sparse = false,
                std::optional<int64_t> padding_idx = std::nullopt, bool include_last_offset = false);
+  /// An EmbeddingBag over the given table [num_embeddings, dim] (used as is, not copied, and
+  /// not re-initialized), trainable unless freeze (libtorch's from_pretrained).
+  static std::shared_ptr<EmbeddingBag> from_pretrained(const Tensor& embeddings, bool freeze = true,
+                                                       const std::string& mode = "mean", bool sparse = false,
+                                                       std::optional<int64_t> padding_idx = std::nullopt,
+                                                       bool include_last_offset = false);
   void reset() override;
   /// input [B, L] ids (one bag per row).
   Tensor forward(const Tensor& input) override;

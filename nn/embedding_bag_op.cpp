@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "autograd/function.h"
@@ -78,7 +79,8 @@ struct EmbeddingBagBackward final : autograd::Node {
 
 // Groups non-padding entries by row: order[k] sorted by indices (stable), segments
 // [seg[u], seg[u+1]). A counting sort, O(N + V), when the table is not much larger than the
-// batch; a comparison sort otherwise (so a huge vocabulary does not cost O(V) per step).
+// batch; otherwise an LSD radix sort on the row ids, 11 bits per pass (two passes for 2^22
+// rows), so a huge vocabulary costs neither O(V) nor a comparison sort per step.
 void group_by_row(const int64_t* idx, int64_t n, int64_t num_rows, int64_t padding_idx, std::vector<int64_t>& order,
                   std::vector<int64_t>& seg) {
   order.clear();
@@ -100,7 +102,19 @@ void group_by_row(const int64_t* idx, int64_t n, int64_t num_rows, int64_t paddi
   order.reserve(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
     if (idx[i] != padding_idx) order.push_back(i);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return idx[a] < idx[b]; });
+  constexpr int kBits = 11;
+  constexpr size_t kBuckets = size_t{1} << kBits;
+  std::vector<int64_t> buffer(order.size());
+  std::vector<size_t> count(kBuckets);
+  for (int shift = 0; shift < 63 && (num_rows - 1) >> shift; shift += kBits) {
+    std::fill(count.begin(), count.end(), 0);
+    auto digit = [&](int64_t i) { return static_cast<size_t>(idx[i] >> shift) & (kBuckets - 1); };
+    for (int64_t i : order) ++count[digit(i)];
+    size_t sum = 0;
+    for (size_t& c : count) sum += std::exchange(c, sum);
+    for (int64_t i : order) buffer[count[digit(i)]++] = i;  // stable: keeps the previous pass's order
+    order.swap(buffer);
+  }
   for (size_t k = 0; k < order.size(); ++k)
     if (k == 0 || idx[order[k]] != idx[order[k - 1]]) seg.push_back(static_cast<int64_t>(k));
   seg.push_back(static_cast<int64_t>(order.size()));

@@ -37,6 +37,19 @@ void accumulate_sparse_grad(const Tensor& p, const Tensor& indices, const Tensor
               "accumulate_sparse_grad", "expected indices int64 [n] and values [n, ", p.dim() == 2 ? p.size(1) : -1,
               "], got indices ", shape_text(indices.sizes()), " and values ", shape_text(values.sizes()));
   auto& m = autograd::meta_of(p);
+  // The usual case, the first gradient since zero_grad with its rows already sorted and
+  // distinct (as embedding_bag's backward makes them): it is the gradient as it is.
+  if (!m.sparse_grad_indices.defined()) {
+    Tensor idx = indices.contiguous();
+    const int64_t* ip = idx.data_ptr<int64_t>();
+    bool sorted_unique = true;
+    for (int64_t k = 1; k < idx.numel() && sorted_unique; ++k) sorted_unique = ip[k - 1] < ip[k];
+    if (sorted_unique) {
+      m.sparse_grad_indices = idx.clone();  // copies: the caller may reuse its tensors
+      m.sparse_grad_values = values.detach().clone();
+      return;
+    }
+  }
   // Gather old and new rows, then merge equal indices by summing (sort by index).
   std::vector<Tensor> idx_parts, val_parts;
   if (m.sparse_grad_indices.defined()) {

@@ -167,14 +167,17 @@ std::optional<std::pair<Tensor, Tensor>> coalesced_sparse_grad(const Tensor& p) 
   Tensor host = idx.cpu().contiguous();
   const int64_t* raw = host.data_ptr<int64_t>();
   const int64_t n = host.numel();
+  const int64_t rows = p.size(0);
+  bool sorted_unique = true;
+  for (int64_t k = 0; k < n; ++k) {
+    EMBER_CHECK(raw[k] >= 0 && raw[k] < rows, "optimizer", "sparse grad row ", raw[k],
+                " is out of range for a parameter with ", rows, " rows");
+    sorted_unique = sorted_unique && (k == 0 || raw[k - 1] < raw[k]);
+  }
+  if (sorted_unique) return std::make_pair(idx, val.to(p.dtype()));  // the usual case: nothing to merge
   std::vector<int64_t> unique(raw, raw + n);
-  for (int64_t r : unique)
-    EMBER_CHECK(r >= 0 && r < p.size(0), "optimizer", "sparse grad row ", r, " is out of range for a parameter with ",
-                p.size(0), " rows");
   std::sort(unique.begin(), unique.end());
   unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-  if (static_cast<int64_t>(unique.size()) == n && std::is_sorted(raw, raw + n))
-    return std::make_pair(idx, val.to(p.dtype()));
   std::vector<int64_t> position(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k)
     position[static_cast<size_t>(k)] = std::lower_bound(unique.begin(), unique.end(), raw[k]) - unique.begin();

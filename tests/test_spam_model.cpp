@@ -29,9 +29,9 @@ FeatureTable table_of(std::vector<std::vector<int64_t>> messages) {
 
 TEST_CASE("spam tf-idf: counts, idf and L2-normalized sublinear weights by hand") {
   FeatureTable t = table_of({{3, 1, 3, 3}, {1, 2}, {5}});
-  count_features(t);
-  CHECK(t.ids == std::vector<int64_t>{1, 3, 1, 2, 5});
-  CHECK(t.weights == std::vector<float>{1, 3, 1, 1, 1});
+  count_features(t, 8);
+  CHECK(t.ids == std::vector<int64_t>{3, 1, 1, 2, 5});  // first occurrences, in order
+  CHECK(t.weights == std::vector<float>{3, 1, 1, 1, 1});
   CHECK(t.offsets == std::vector<int64_t>{0, 2, 4, 5});
 
   // idf over rows 0 and 1 only (n = 2): bucket 1 in both, 2 and 3 in one, 5 in none.
@@ -44,18 +44,39 @@ TEST_CASE("spam tf-idf: counts, idf and L2-normalized sublinear weights by hand"
   CHECK(idf[0] == 0.0f);
 
   apply_tfidf(t, idf.data(), idf.size());
-  // Message 0: id 1 -> 1 * idf1, id 3 -> (1 + ln 3) * idf_once, then divided by their norm.
+  // Message 0: id 3 -> (1 + ln 3) * idf_once, id 1 -> 1 * idf1, then divided by their norm.
   const double a = idf1, b = (1 + std::log(3.0)) * idf_once, n0 = std::sqrt(a * a + b * b);
   REQUIRE(t.offsets == std::vector<int64_t>{0, 2, 4, 4});  // message 2's only feature is unknown: dropped
-  CHECK(t.ids == std::vector<int64_t>{1, 3, 1, 2});
-  CHECK(t.weights[0] == doctest::Approx(a / n0));
-  CHECK(t.weights[1] == doctest::Approx(b / n0));
+  CHECK(t.ids == std::vector<int64_t>{3, 1, 1, 2});
+  CHECK(t.weights[0] == doctest::Approx(b / n0));
+  CHECK(t.weights[1] == doctest::Approx(a / n0));
   const double n1 = std::sqrt(idf1 * idf1 + idf_once * idf_once);
   CHECK(t.weights[2] == doctest::Approx(idf1 / n1));
   CHECK(t.weights[3] == doctest::Approx(idf_once / n1));
 
   FeatureTable uncounted = table_of({{1}});
   CHECK_THROWS_AS(apply_tfidf(uncounted, idf.data(), idf.size()), SpamError);
+  FeatureTable out_of_range = table_of({{1, 9}});
+  CHECK_THROWS_AS(count_features(out_of_range, 8), SpamError);
+
+  // Large tables take the parallel path: the same result as one message at a time.
+  FeatureTable big, one_by_one;
+  std::mt19937_64 rng(1);
+  for (int m = 0; m < 5000; ++m) {
+    std::vector<int64_t> ids(rng() % 40);
+    for (auto& id : ids) id = static_cast<int64_t>(rng() % 64);
+    FeatureTable single = table_of({ids});
+    count_features(single, 64);
+    big.ids.insert(big.ids.end(), ids.begin(), ids.end());
+    big.offsets.push_back(static_cast<int64_t>(big.ids.size()));
+    one_by_one.ids.insert(one_by_one.ids.end(), single.ids.begin(), single.ids.end());
+    one_by_one.weights.insert(one_by_one.weights.end(), single.weights.begin(), single.weights.end());
+    one_by_one.offsets.push_back(static_cast<int64_t>(one_by_one.ids.size()));
+  }
+  count_features(big, 64);
+  CHECK(big.ids == one_by_one.ids);
+  CHECK(big.weights == one_by_one.weights);
+  CHECK(big.offsets == one_by_one.offsets);
 }
 
 TEST_CASE("spam folds: a partition, stratified, duplicates in one fold, seeded") {

@@ -79,7 +79,7 @@ struct TrainArgs {
   DataArgs data;
   std::string stop_on, arch = "bag", eval_file, device = "cpu", out = "spam-model.safetensors", metrics_out, report;
   std::string weighting, optimizer;
-  int epochs = 0, threads = 0, patience = 0, folds = 0;
+  int epochs = 0, threads = 0, patience = 0, folds = 0, repeats = 0;
   int64_t dim = 0, hidden = -1, buckets = 0;
   double lr = 0, max_ham_blocked = -1, weight_decay = -1, threshold = -1;
   uint64_t seed = 0;
@@ -122,6 +122,7 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
   if (a.threshold >= 0) opts.fixed_threshold = a.threshold;
   // A bag with a hidden layer cannot be merged: unless told otherwise it trains as one model.
   if (a.folds > 0) opts.folds = a.folds;
+  if (a.repeats > 0) opts.repeats = a.repeats;
   else if (opts.model.hidden > 0) opts.folds = 1;
   if (opts.model.arch == Arch::Transformer && opts.model.dim % opts.model.heads != 0)
     throw SpamError("--dim must be a multiple of the transformer's " + std::to_string(opts.model.heads) + " heads");
@@ -326,6 +327,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   train_cmd->add_option("--optimizer", train.optimizer, "sgd (bag default) | adamw (cnn, transformer default)")->check(CLI::IsMember({"sgd", "adamw"}));
   train_cmd->add_option("--weighting", train.weighting, "bag features: tfidf (default) | count")->check(CLI::IsMember({"tfidf", "count"}));
   train_cmd->add_option("--folds", train.folds, "bag: cross-fitted models merged into one (default 5); 1 = one model and a validation slice")->check(CLI::Range(1, 20));
+  train_cmd->add_option("--repeats", train.repeats, "bag: cross-fitting rounds, each with new folds (default 1)")->check(CLI::Range(1, 10));
   train_cmd->add_option("--threshold", train.threshold, "fixed decision threshold instead of the one chosen on held-out rows")->check(CLI::Range(0.0, 1.0));
   train_cmd->add_option("--max-ham-blocked", train.max_ham_blocked, "threshold: best MCC among cuts blocking at most this share of held-out ham (bag default 0.001)")->check(CLI::Range(0.0, 1.0));
   train_cmd->add_option("--device", train.device, "cpu | cuda")->capture_default_str();

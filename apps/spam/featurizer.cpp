@@ -198,28 +198,57 @@ FeatureTable Featurizer::bag_table(const std::vector<std::string>& texts) const 
   return all;
 }
 
-void count_features(FeatureTable& t) {
-  std::vector<int64_t> ids, offsets{0};
-  std::vector<float> counts;
-  ids.reserve(t.ids.size());
-  counts.reserve(t.ids.size());
-  std::vector<int64_t> message;
+namespace {
+// Rewrites every message within its own range (in parallel over messages: the ranges are
+// disjoint), then closes the gaps in one serial pass. edit(begin, end) rewrites the entries
+// [begin, end) of one message in place and returns how many it kept at the front.
+template <class Edit>
+void edit_messages(FeatureTable& t, Edit edit) {
+  const auto messages = static_cast<int64_t>(t.size());
+  std::vector<int64_t> kept(t.size());
+  const int threads = messages >= 2048 ? std::max(1, get_num_threads()) : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int64_t m = 0; m < messages; ++m) kept[static_cast<size_t>(m)] = edit(t.offsets[m], t.offsets[m + 1]);
+  int64_t out = 0;
   for (size_t m = 0; m < t.size(); ++m) {
-    message.assign(t.ids.begin() + t.offsets[m], t.ids.begin() + t.offsets[m + 1]);
-    std::sort(message.begin(), message.end());
-    for (size_t i = 0; i < message.size(); ++i) {
-      if (i > 0 && message[i] == message[i - 1]) {
-        counts.back() += 1.0f;
+    const int64_t begin = t.offsets[m];
+    if (out != begin) {
+      std::copy(t.ids.begin() + begin, t.ids.begin() + begin + kept[m], t.ids.begin() + out);
+      std::copy(t.weights.begin() + begin, t.weights.begin() + begin + kept[m], t.weights.begin() + out);
+    }
+    t.offsets[m] = out;
+    out += kept[m];
+  }
+  t.offsets.back() = out;
+  t.ids.resize(static_cast<size_t>(out));
+  t.weights.resize(static_cast<size_t>(out));
+}
+}  // namespace
+
+void count_features(FeatureTable& t, int64_t buckets) {
+  // Checked here, not inside the parallel loop below, where an exception would end the program.
+  for (int64_t id : t.ids)
+    if (id < 0 || id >= buckets) throw SpamError("count_features: feature id " + std::to_string(id) + " out of range");
+  t.weights.assign(t.ids.size(), 1.0f);
+  edit_messages(t, [&](int64_t begin, int64_t end) -> int64_t {
+    // slot[id]: where id's count lives in this message, or -1. Reset after each message
+    // (touching only its own ids), so it costs O(message) and not O(buckets).
+    thread_local std::vector<int32_t> slot;
+    if (slot.size() != static_cast<size_t>(buckets)) slot.assign(static_cast<size_t>(buckets), -1);
+    int64_t kept = begin;
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t id = t.ids[k];
+      int32_t& s = slot[static_cast<size_t>(id)];
+      if (s >= 0) {
+        t.weights[begin + s] += 1.0f;
       } else {
-        ids.push_back(message[i]);
-        counts.push_back(1.0f);
+        s = static_cast<int32_t>(kept - begin);
+        t.ids[kept++] = id;
       }
     }
-    offsets.push_back(static_cast<int64_t>(ids.size()));
-  }
-  t.ids = std::move(ids);
-  t.offsets = std::move(offsets);
-  t.weights = std::move(counts);
+    for (int64_t k = begin; k < kept; ++k) slot[static_cast<size_t>(t.ids[k])] = -1;
+    return kept - begin;
+  });
 }
 
 std::vector<float> inverse_document_frequency(const FeatureTable& counted, const std::vector<size_t>& rows,
@@ -236,27 +265,21 @@ std::vector<float> inverse_document_frequency(const FeatureTable& counted, const
 
 void apply_tfidf(FeatureTable& t, const float* idf, size_t buckets) {
   if (t.weights.size() != t.ids.size()) throw SpamError("apply_tfidf: the feature table has no counts");
-  size_t out = 0;
-  int64_t begin = 0;
-  for (size_t m = 0; m < t.size(); ++m) {
-    const int64_t end = t.offsets[m + 1];
-    const size_t first = out;
+  edit_messages(t, [&](int64_t begin, int64_t end) -> int64_t {
+    int64_t kept = begin;
     double norm2 = 0;
     for (int64_t k = begin; k < end; ++k) {
       const int64_t id = t.ids[k];
       if (id < 0 || static_cast<size_t>(id) >= buckets || idf[id] == 0.0f) continue;
       const float w = (1.0f + std::log(t.weights[k])) * idf[id];
-      t.ids[out] = id;
-      t.weights[out++] = w;
+      t.ids[kept] = id;
+      t.weights[kept++] = w;
       norm2 += static_cast<double>(w) * w;
     }
     const auto inv = static_cast<float>(norm2 > 0 ? 1.0 / std::sqrt(norm2) : 0.0);
-    for (size_t k = first; k < out; ++k) t.weights[k] *= inv;
-    begin = end;
-    t.offsets[m + 1] = static_cast<int64_t>(out);
-  }
-  t.ids.resize(out);
-  t.weights.resize(out);
+    for (int64_t k = begin; k < kept; ++k) t.weights[k] *= inv;
+    return kept - begin;
+  });
 }
 
 SeqTable Featurizer::seq_table(const std::vector<std::string>& texts) const {

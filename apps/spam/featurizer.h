@@ -52,8 +52,9 @@ struct SeqTable {
   int64_t words(size_t m) const { return msg_offsets[m + 1] - msg_offsets[m]; }
 };
 
-/// Merges repeated ids within each message: ids become sorted and distinct, weights their counts.
-void count_features(FeatureTable& table);
+/// Merges repeated ids within each message: each id is kept once (in order of first
+/// occurrence) and its weight is its count. Ids must lie in [0, buckets).
+void count_features(FeatureTable& table, int64_t buckets);
 
 /// Smoothed inverse document frequency per bucket over the given rows of a counted table:
 /// ln((1 + n) / (1 + df)) + 1, and 0 for a bucket that none of the rows contains.

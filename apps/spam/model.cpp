@@ -59,8 +59,9 @@ class BagNet : public SpamNet {
     } else {
       // Zero rows: every logit starts at the bias, and a feature's row moves only by its
       // own gradient (no random projection to unlearn).
-      embedding = register_module("embedding", make_table(f.buckets, 2, mode));
-      shrink_(embedding->weight, 0.0);
+      embedding = register_module("embedding", nn::EmbeddingBag::from_pretrained(zeros({f.buckets, 2}), /*freeze=*/false,
+                                                                                mode, /*sparse=*/true, std::nullopt,
+                                                                                /*include_last_offset=*/true));
       bias = register_parameter("bias", zeros({2}));
     }
     if (tfidf) {
@@ -196,24 +197,26 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
 }
 
 Batch make_bag_batch(const FeatureTable& table, const size_t* rows, size_t n, const std::vector<int>* labels) {
-  std::vector<int64_t> ids, offsets;
-  offsets.reserve(n + 1);
-  for (size_t i = 0; i < n; ++i) {
-    offsets.push_back(static_cast<int64_t>(ids.size()));
-    ids.insert(ids.end(), table.ids.begin() + table.offsets[rows[i]], table.ids.begin() + table.offsets[rows[i] + 1]);
-  }
-  offsets.push_back(static_cast<int64_t>(ids.size()));
+  int64_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += table.count(rows[i]);
   Batch b;
-  b.features = static_cast<int64_t>(ids.size());
-  b.ids = int64_tensor(ids);
-  b.offsets = int64_tensor(offsets);
-  if (!table.weights.empty()) {
-    std::vector<float> w;
-    w.reserve(ids.size());
-    for (size_t i = 0; i < n; ++i)
-      w.insert(w.end(), table.weights.begin() + table.offsets[rows[i]], table.weights.begin() + table.offsets[rows[i] + 1]);
-    b.weights = from_blob_copy(w.data(), {static_cast<int64_t>(w.size())}, kFloat32);
+  b.features = total;
+  b.ids = empty({total}, kInt64);
+  b.offsets = empty({static_cast<int64_t>(n) + 1}, kInt64);
+  if (!table.weights.empty()) b.weights = empty({total}, kFloat32);
+  // Straight from the table into the tensors: a batch is built every training step.
+  int64_t* ids = b.ids.data_ptr<int64_t>();
+  int64_t* offsets = b.offsets.data_ptr<int64_t>();
+  float* weights = b.weights.defined() ? b.weights.data_ptr<float>() : nullptr;
+  int64_t at = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t begin = table.offsets[rows[i]], count = table.count(rows[i]);
+    offsets[i] = at;
+    std::copy_n(table.ids.data() + begin, count, ids + at);
+    if (weights) std::copy_n(table.weights.data() + begin, count, weights + at);
+    at += count;
   }
+  offsets[n] = at;
   b.targets = targets_of(rows, n, labels);
   b.rows = static_cast<int64_t>(n);
   return b;
@@ -304,7 +307,7 @@ FeatureTable SpamModel::bag_features(const std::vector<std::string>& texts) cons
   if (features.weighting == "tfidf") {
     Tensor idf = net->idf();
     if (!idf.defined()) throw SpamError("a tf-idf model without its idf table");
-    count_features(table);
+    count_features(table, features.buckets);
     apply_tfidf(table, idf.data_ptr<float>(), static_cast<size_t>(idf.numel()));
   }
   return table;

@@ -228,7 +228,8 @@ TrainOptions default_train_options(Arch arch) {
     o.lr_sparse = 200;
     o.lr_dense = 200;
     o.folds = 5;
-    o.max_false_positive_rate = 0.0015;
+    o.repeats = 1;
+    o.max_false_positive_rate = 0.002;
   } else {
     o.features.buckets = int64_t{1} << 18;
     o.features.max_tokens = 64;
@@ -248,7 +249,7 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
     throw SpamError("unknown optimizer '" + o.optimizer + "' (expected sgd or adamw)");
   if (o.stop_on != "loss" && o.stop_on != "auc" && o.stop_on != "mcc")
     throw SpamError("unknown early-stopping criterion '" + o.stop_on + "' (expected loss, auc or mcc)");
-  if (o.folds < 1) throw SpamError("folds must be at least 1");
+  if (o.folds < 1 || o.repeats < 1) throw SpamError("folds and repeats must be at least 1");
   if (o.folds > 1 && (o.model.arch != Arch::Bag || o.model.hidden != 0))
     throw SpamError("cross-fitting (folds > 1) needs the bag model with a linear head (hidden 0): its " +
                     std::to_string(o.folds) + " fold models are merged into one");
@@ -262,7 +263,7 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
   if (o.model.arch == Arch::Bag) {
     tables.bag = fz.bag_table(data.texts);
     if (o.features.weighting == "tfidf") {
-      count_features(tables.bag);
+      count_features(tables.bag, o.features.buckets);
       idf = inverse_document_frequency(tables.bag, rows, o.features.buckets);  // training rows only
       apply_tfidf(tables.bag, idf.data(), idf.size());
     }
@@ -294,27 +295,38 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
     held_out_margins = std::move(f.val.margins);
     held_out_labels = std::move(f.val.labels);
   } else {
-    auto folds = stratified_group_folds(data.texts, data.labels, rows, o.folds, o.seed + 1);
+    // Each repeat cuts the rows into folds anew; a row's held-out margin is its mean over the
+    // repeats, and every fold model of every repeat joins the merge.
+    std::vector<double> margin_sum(data.size(), 0.0);
     std::vector<std::shared_ptr<SpamNet>> members;
     std::vector<std::vector<EpochLog>> histories;
-    for (size_t k = 0; k < folds.size(); ++k) {
-      if (folds[k].empty()) throw SpamError("too few training rows for " + std::to_string(o.folds) + " folds");
-      std::vector<size_t> train_rows;
-      for (size_t j = 0; j < folds.size(); ++j)
-        if (j != k) train_rows.insert(train_rows.end(), folds[j].begin(), folds[j].end());
-      std::sort(train_rows.begin(), train_rows.end());
-      manual_seed(o.seed + k);
-      auto net = make_model(o.model, o.features, idf);
-      std::string tag = "fold " + std::to_string(k + 1) + "/" + std::to_string(folds.size()) + " ";
-      Fit f = fit(*net, tables, data.labels, train_rows, folds[k], o, o.seed + k, tag);
-      held_out_margins.insert(held_out_margins.end(), f.val.margins.begin(), f.val.margins.end());
-      held_out_labels.insert(held_out_labels.end(), f.val.labels.begin(), f.val.labels.end());
-      histories.push_back(std::move(f.history));
-      result.fold_best_epochs.push_back(f.best_epoch);
-      result.best_epoch = f.best_epoch;
-      result.features_seen += f.features_seen;
-      step_seconds += f.step_seconds;
-      members.push_back(std::move(net));
+    for (int repeat = 0; repeat < o.repeats; ++repeat) {
+      const uint64_t fold_seed = o.seed + 1 + 7919 * static_cast<uint64_t>(repeat);
+      auto folds = stratified_group_folds(data.texts, data.labels, rows, o.folds, fold_seed);
+      for (size_t k = 0; k < folds.size(); ++k) {
+        if (folds[k].empty()) throw SpamError("too few training rows for " + std::to_string(o.folds) + " folds");
+        std::vector<size_t> train_rows;
+        for (size_t j = 0; j < folds.size(); ++j)
+          if (j != k) train_rows.insert(train_rows.end(), folds[j].begin(), folds[j].end());
+        std::sort(train_rows.begin(), train_rows.end());
+        const uint64_t member_seed = o.seed + members.size();
+        manual_seed(member_seed);
+        auto net = make_model(o.model, o.features, idf);
+        std::string tag = "fold " + std::to_string(members.size() + 1) + "/" +
+                          std::to_string(folds.size() * static_cast<size_t>(o.repeats)) + " ";
+        Fit f = fit(*net, tables, data.labels, train_rows, folds[k], o, member_seed, tag);
+        for (size_t i = 0; i < folds[k].size(); ++i) margin_sum[folds[k][i]] += f.val.margins[i];
+        histories.push_back(std::move(f.history));
+        result.fold_best_epochs.push_back(f.best_epoch);
+        result.best_epoch = f.best_epoch;
+        result.features_seen += f.features_seen;
+        step_seconds += f.step_seconds;
+        members.push_back(std::move(net));
+      }
+    }
+    for (size_t r : rows) {
+      held_out_margins.push_back(margin_sum[r] / o.repeats);
+      held_out_labels.push_back(data.labels[r]);
     }
     result.history = mean_history(histories);
     model.net = merge_bag_models(members, model.config, o.features);

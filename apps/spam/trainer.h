@@ -30,6 +30,7 @@ struct TrainOptions {
   std::string stop_on = "loss";  // validation criterion for early stopping: loss | auc | mcc
   double val_fraction = 0.1;  // folds = 1: the validation slice of the training rows
   int folds = 1;              // > 1: cross-fitted and merged (bag with hidden 0 only)
+  int repeats = 1;            // cross-fitting rounds, each with its own folds
   // The threshold is the best-MCC cut among those blocking at most this share of held-out ham.
   double max_false_positive_rate = 1.0;
   double fixed_threshold = -1;  // in [0, 1]: used as is instead of choosing one
