@@ -1,9 +1,12 @@
 // Embedding and EmbeddingBag: values, padding, all modes (gradcheck), sparse gradients.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <ember.h>
 
 #include "nn/nn.h"
+#include "test_util.h"
 
 using namespace ember;
 
@@ -130,6 +133,41 @@ TEST_CASE("nn embedding: sparse EmbeddingBag gradient equals the dense one") {
   sp(input, offsets, psw).sum().backward();
   CHECK(psw.grad().defined());
   CHECK(nn::has_sparse_grad(sp.weight));
+}
+
+TEST_CASE("nn embedding: a large table groups rows by radix sort; from_pretrained") {
+  // 300,000 rows for 40 entries: the radix-sort path (two 11-bit passes), not the counting sort.
+  manual_seed(4);
+  const int64_t rows = 300000;
+  std::vector<int64_t> raw;
+  for (int64_t i = 0; i < 40; ++i) raw.push_back((i * 7919 * 7919) % rows);
+  raw[5] = raw[17] = 299999;  // repeats, one of them in the high digit
+  raw[6] = raw[30] = 2048;
+  Tensor input = from_blob_copy(raw.data(), {40}, kInt64);
+  Tensor offsets = ids({0, 10, 25});
+  Tensor table = randn({rows, 2});
+  auto bag = nn::EmbeddingBag::from_pretrained(table, /*freeze=*/false, "sum", /*sparse=*/true);
+  CHECK(bag->weight.data_ptr<float>() == table.data_ptr<float>());  // used as is
+  CHECK(bag->num_embeddings == rows);
+  CHECK(bag->embedding_dim == 2);
+  Tensor gout = randn({3, 2});
+  ((*bag)(input, offsets) * gout).sum().backward();
+  auto [got_rows, vals] = nn::sparse_grad(bag->weight);
+  std::vector<int64_t> expected_rows = raw;
+  std::sort(expected_rows.begin(), expected_rows.end());
+  expected_rows.erase(std::unique(expected_rows.begin(), expected_rows.end()), expected_rows.end());
+  CHECK(equal(got_rows, from_blob_copy(expected_rows.data(), {static_cast<int64_t>(expected_rows.size())}, kInt64)));
+  // Reference: row r collects the output gradient of every bag it appears in, once per entry.
+  Tensor reference = zeros({rows, 2});
+  for (int64_t i = 0; i < 40; ++i) {
+    int64_t b = i < 10 ? 0 : i < 25 ? 1 : 2;
+    Tensor r = reference.select(0, raw[static_cast<size_t>(i)]);
+    r.add_(gout.select(0, b));
+  }
+  CHECK(allclose(nn::sparse_grad_to_dense(bag->weight), reference, 1e-5, 1e-6));
+  auto frozen = nn::EmbeddingBag::from_pretrained(table);
+  CHECK(!frozen->weight.requires_grad());
+  CHECK(test::error_of([] { nn::EmbeddingBag::from_pretrained(ones({3})); }).find("[EmbeddingBag]") == 0);
 }
 
 TEST_CASE("nn embedding: EmbeddingBag larger batch matches an index_select reference") {
