@@ -81,7 +81,7 @@ struct TrainArgs {
   std::string weighting, optimizer;
   int epochs = 0, threads = 0, patience = 0, folds = 0, repeats = 0;
   int64_t dim = 0, hidden = -1, buckets = 0;
-  double lr = 0, max_ham_blocked = -1, weight_decay = -1, threshold = -1;
+  double lr = 0, lr_dense = 0, max_ham_blocked = -1, weight_decay = -1, threshold = -1;
   uint64_t seed = 0;
   double test_fraction = 0.2;
 };
@@ -115,6 +115,7 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
   if (a.hidden >= 0) opts.model.hidden = a.hidden;
   if (a.buckets > 0) opts.features.buckets = a.buckets;
   if (a.lr > 0) opts.lr_sparse = a.lr;
+  if (a.lr_dense > 0) opts.lr_dense = a.lr_dense;
   if (a.weight_decay >= 0) opts.weight_decay = a.weight_decay;
   if (!a.weighting.empty()) opts.features.weighting = a.weighting;
   if (!a.optimizer.empty()) opts.optimizer = a.optimizer;
@@ -323,6 +324,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   train_cmd->add_option("--hidden", train.hidden, "bag: hidden layer width, 0 = none")->check(CLI::Range(0, 4096));
   train_cmd->add_option("--buckets", train.buckets, "hash buckets (default 262144)")->check(CLI::Range(2, 1 << 26));
   train_cmd->add_option("--lr", train.lr, "learning rate of the embedding rows")->check(CLI::Range(1e-6, 1000.0));
+  train_cmd->add_option("--lr-dense", train.lr_dense, "learning rate of the other parameters (bias, head, layers)")->check(CLI::Range(1e-6, 1000.0));
   train_cmd->add_option("--weight-decay", train.weight_decay, "AdamW weight decay (default 0)")->check(CLI::Range(0.0, 10.0));
   train_cmd->add_option("--optimizer", train.optimizer, "sgd (bag default) | adamw (cnn, transformer default)")->check(CLI::IsMember({"sgd", "adamw"}));
   train_cmd->add_option("--weighting", train.weighting, "bag features: tfidf (default) | count")->check(CLI::IsMember({"tfidf", "count"}));
