@@ -85,25 +85,21 @@ void draw_progress(const std::string& tag, int epoch, int epochs, size_t batch, 
 }
 
 // Two parameter groups: the embedding rows (row-sparse gradients, updated lazily) and the rest.
-std::unique_ptr<optim::Optimizer> make_optimizer(const SpamNet& net, const TrainOptions& o) {
-  if (o.optimizer == "sgd") {
-    optim::SGDOptions sparse_opts;
-    sparse_opts.lr = o.lr_sparse;
-    sparse_opts.weight_decay = o.weight_decay;
-    auto opt = std::make_unique<optim::SGD>(net.sparse_parameters(), sparse_opts);
-    optim::SGDOptions dense_opts = sparse_opts;
-    dense_opts.lr = o.lr_dense;
-    opt->add_param_group(net.dense_parameters(), dense_opts);
-    return opt;
-  }
-  optim::AdamWOptions sparse_opts;
+template <class Opt, class Options>
+std::unique_ptr<optim::Optimizer> two_groups(const SpamNet& net, const TrainOptions& o) {
+  Options sparse_opts;
   sparse_opts.lr = o.lr_sparse;
   sparse_opts.weight_decay = o.weight_decay;
-  auto opt = std::make_unique<optim::AdamW>(net.sparse_parameters(), sparse_opts);
-  optim::AdamWOptions dense_opts = sparse_opts;
+  auto opt = std::make_unique<Opt>(net.sparse_parameters(), sparse_opts);
+  Options dense_opts = sparse_opts;
   dense_opts.lr = o.lr_dense;
   opt->add_param_group(net.dense_parameters(), dense_opts);
   return opt;
+}
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const SpamNet& net, const TrainOptions& o) {
+  if (o.optimizer == "sgd") return two_groups<optim::SGD, optim::SGDOptions>(net, o);
+  return two_groups<optim::AdamW, optim::AdamWOptions>(net, o);
 }
 
 // One model trained on train_rows, early-stopped on val_rows; the weights of the best epoch
