@@ -34,6 +34,13 @@ const char* torch_type_name(ScalarType t) {
   return "Unknown";
 }
 
+// cuBLAS has no integer GEMM: int64 products stay on the CPU.
+void check_cuda_dtype(const Tensor& a, const Tensor& b, const char* op) {
+  EMBER_CHECK(kernels::on_cpu(a) || is_floating_point(a.dtype()), op, "not implemented for CUDA tensors of dtype ",
+              dtype_name(a.dtype()), " (shapes ", shape_text(a.sizes()), " and ", shape_text(b.sizes()),
+              "): cuBLAS has no integer GEMM");
+}
+
 // Defined, one device, one dtype: PyTorch's products do not promote.
 void check_operands(const Tensor& a, const Tensor& b, const char* op) {
   internal::check_defined(a, op);
@@ -41,6 +48,7 @@ void check_operands(const Tensor& a, const Tensor& b, const char* op) {
   internal::check_same_device(a, b, op);
   EMBER_CHECK(a.dtype() == b.dtype(), op, "expected scalar type ", torch_type_name(a.dtype()), " but found ",
               torch_type_name(b.dtype()));
+  check_cuda_dtype(a, b, op);
 }
 
 Shape with_matrix(Shape batch, int64_t rows, int64_t cols) {
@@ -87,11 +95,11 @@ Tensor run_matmul(const Tensor& a, const Tensor& b, const Shape& batch) {
   const int64_t n = a.sizes()[a.sizes().size() - 2], m = b.sizes().back();
   Tensor out = internal::new_tensor(with_matrix(batch, n, m), a.dtype(), a.device());
   if (batch.empty() && a.dim() == 2 && b.dim() == 2) {  // the kernel takes a single product as is
-    kernels::cpu::matmul(a, b, out);
+    kernels::matmul(a, b, out);
     return out;
   }
   Tensor out3 = internal::alias(out, Shape{shape_numel(batch), n, m}, Shape{n * m, m, 1}, 0);
-  kernels::cpu::matmul(as_batch3(a, batch), as_batch3(b, batch), out3);
+  kernels::matmul(as_batch3(a, batch), as_batch3(b, batch), out3);
   return out;
 }
 
@@ -149,6 +157,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
               "D tensors");
   EMBER_CHECK(a.dtype() == b.dtype(), "dot", "dot : expected both vectors to have same dtype, but found ",
               torch_type_name(a.dtype()), " and ", torch_type_name(b.dtype()));
+  check_cuda_dtype(a, b, "dot");
   EMBER_CHECK(a.size(0) == b.size(0), "dot", "inconsistent tensor size, expected tensor [", a.size(0), "] and src [",
               b.size(0), "] to have the same number of elements, but got ", a.size(0), " and ", b.size(0),
               " elements respectively");

@@ -51,7 +51,7 @@ Tensor run_reduce(ReduceOp op, const Tensor& x, const Shape& dims, bool keepdim,
                   const Tensor& indices = {}) {
   Tensor in = internal::cast(x, out_type);
   Tensor out = internal::new_tensor(reduced_shape(x.sizes(), dims, false), out_type, x.device());
-  kernels::cpu::reduce(op, in, dims, out, indices);
+  kernels::reduce(op, in, dims, out, indices);
   if (!keepdim) return out;
   Shape kept = reduced_shape(x.sizes(), dims, true);
   return internal::alias(out, kept, contiguous_strides(kept), 0);
@@ -143,7 +143,7 @@ Tensor arg_extreme(ReduceOp op, const Tensor& x, std::optional<int64_t> dim, boo
   Tensor flat = internal::alias(data, {x.numel()}, {1}, data.storage_offset());
   Tensor values = internal::new_tensor({}, x.dtype(), x.device());
   Tensor index = internal::new_tensor({}, kInt64, x.device());
-  kernels::cpu::reduce(op, flat, {0}, values, index);
+  kernels::reduce(op, flat, {0}, values, index);
   if (!keepdim) return index;
   Shape ones(static_cast<size_t>(x.dim()), 1);
   return internal::alias(index, ones, contiguous_strides(ones), 0);
@@ -183,7 +183,8 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   int64_t d = wrap_dim(dim, x.dim(), name);
   EMBER_CHECK(is_floating_point(x.dtype()), name, "\"", name, "\" not implemented for '", dtype_name(x.dtype()), "'");
   Tensor out = internal::new_tensor(x.sizes(), x.dtype(), x.device());
-  kernels::cpu::softmax(contiguous_data(x), d, log, out);
+  // The CUDA kernel moves the dim last itself (one copy at most); the CPU's wants x contiguous.
+  kernels::softmax(kernels::on_cpu(x) ? contiguous_data(x) : x, d, log, out);
   if (autograd::needs_grad(x)) {
     if (log) {
       auto n = autograd::make_node<autograd::LogSoftmaxBackward>(x);
@@ -407,15 +408,31 @@ GradList NormBackward::apply(GradList&& grads) {
   return {scaled * div_or_zero(g, pow(n, p - 1))};
 }
 
+namespace {
+// The fused CUDA backward of softmax / log_softmax, or an undefined tensor where the
+// composed formula is needed: on the CPU, or under create_graph (the formula is then
+// recorded for double backward).
+Tensor fused_softmax_backward(const Tensor& g, const Tensor& y, int64_t dim, bool log) {
+  if (!kernels::kWithCuda || kernels::on_cpu(y) || GradMode::is_enabled() || g.dtype() != y.dtype() ||
+      g.sizes() != y.sizes())
+    return {};
+  Tensor out = internal::new_tensor(y.sizes(), y.dtype(), y.device());
+  kernels::cuda::softmax_backward(g, y, dim, log, out);
+  return out;
+}
+}  // namespace
+
 GradList SoftmaxBackward::apply(GradList&& grads) {
   const Tensor& g = grads[0];
   Tensor y = unpack(result);
+  if (Tensor fused = fused_softmax_backward(g, y, dim, /*log=*/false); fused.defined()) return {fused};
   return {y * (g - sum(g * y, {dim}, /*keepdim=*/true))};
 }
 
 GradList LogSoftmaxBackward::apply(GradList&& grads) {
   const Tensor& g = grads[0];
   Tensor y = unpack(result);
+  if (Tensor fused = fused_softmax_backward(g, y, dim, /*log=*/true); fused.defined()) return {fused};
   return {g - exp(y) * sum(g, {dim}, /*keepdim=*/true)};
 }
 

@@ -25,6 +25,8 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels_cuda.h"
+#include "kernels/kernels.h"
+#include "tensor/internal.h"
 
 namespace ember::kernels::cuda {
 namespace {
@@ -420,6 +422,70 @@ void gemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, d
                   int64_t ldc, int64_t stride_c, int64_t batch, cudaStream_t stream) {
   gemm_any<double>(trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc, stride_c, batch,
                    stream);
+}
+
+// ---- on Tensors: the CUDA twin of kernels::cpu::matmul ------------------------------------------
+
+namespace {
+
+// How the GEMM reads one operand of a product, as kernels/cpu/matmul.cpp decides it: a
+// matrix whose column stride is 1 is row-major (ld = row stride), one whose row stride is 1
+// is its transpose stored row-major (ld = column stride), so x.t() costs no copy. The stride
+// of a size-1 dim is never read, so it does not decide; ld must still cover a row for cuBLAS.
+// Any other layout (a step slice along the last dim, a broadcast inside the matrix) is
+// copied into a contiguous tensor first.
+struct Operand {
+  Tensor data;
+  bool trans = false;
+  int64_t ld = 0, batch_stride = 0;
+};
+
+Operand prepare(const Tensor& t) {
+  const size_t d = static_cast<size_t>(t.dim());
+  const int64_t rows = t.sizes()[d - 2], cols = t.sizes()[d - 1];
+  const int64_t rs = t.strides()[d - 2], cs = t.strides()[d - 1];
+  const int64_t r1 = std::max<int64_t>(rows, 1), c1 = std::max<int64_t>(cols, 1);
+  const int64_t bs = d == 3 ? t.strides()[0] : 0;
+  if (cs == 1 || cols <= 1) {
+    const int64_t ld = rows <= 1 ? c1 : rs;
+    if (ld >= c1) return {t, false, ld, bs};
+  }
+  if (rs == 1 || rows <= 1) {
+    const int64_t ld = cols <= 1 ? r1 : cs;
+    if (ld >= r1) return {t, true, ld, bs};
+  }
+  Tensor packed = internal::new_tensor(t.sizes(), t.dtype(), t.device());
+  copy(t, packed);
+  return {packed, false, c1, rows * cols};
+}
+
+}  // namespace
+
+// a, b: 2-D views, or 3-D [B, n, k] and [B, k, m] views (batch stride 0 when broadcast);
+// out is contiguous. One cuBLAS (or tiled) call: strided batched GEMM for a batch.
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  const size_t d = static_cast<size_t>(a.dim());
+  const int64_t batch = d == 3 ? a.sizes()[0] : 1, n = a.sizes()[d - 2], k = a.sizes()[d - 1], m = b.sizes().back();
+  EMBER_CHECK(is_floating_point(out.dtype()), "matmul", "not implemented for CUDA tensors of dtype ",
+              dtype_name(out.dtype()), " (cuBLAS has no integer GEMM): a=", shape_text(a.sizes()),
+              " b=", shape_text(b.sizes()));
+  if (out.numel() == 0) return;
+  if (k == 0) {  // an empty sum: zeros
+    fill(out, Scalar(0.0));
+    return;
+  }
+  const Operand pa = prepare(a), pb = prepare(b);
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const T* ap = pa.data.impl()->data_as<T>();
+    const T* bp = pb.data.impl()->data_as<T>();
+    T* cp = out.impl()->data_as<T>();
+    if (d == 2) return gemm(pa.trans, pb.trans, n, m, k, T(1), ap, pa.ld, bp, pb.ld, T(0), cp, m, 0);
+    gemm_batched(pa.trans, pb.trans, n, m, k, T(1), ap, pa.ld, pa.batch_stride, bp, pb.ld, pb.batch_stride, T(0), cp, m,
+                 n * m, batch, 0);
+  };
+  if (out.dtype() == kFloat32) run(float{});
+  else run(double{});
 }
 
 }  // namespace ember::kernels::cuda

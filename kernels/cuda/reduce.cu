@@ -20,6 +20,8 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels_cuda.h"
+#include "kernels/kernels.h"
+#include "tensor/internal.h"
 
 namespace ember::kernels::cuda {
 namespace {
@@ -35,6 +37,13 @@ constexpr int64_t kNone = std::numeric_limits<int64_t>::max();  // "no element y
 template <class T>
 __device__ __forceinline__ T inf() {
   return std::numeric_limits<T>::infinity();
+}
+// The start of a max (or min) search: -inf (+inf), or for integers, which have no infinity,
+// the lowest (highest) value; an element equal to it still wins by its smaller position.
+template <class T, bool kMax>
+__device__ __forceinline__ T extreme_init() {
+  if constexpr (std::numeric_limits<T>::has_infinity) return kMax ? -inf<T>() : inf<T>();
+  else return kMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
 }
 __device__ __forceinline__ float exp_(float x) { return expf(x); }
 __device__ __forceinline__ double exp_(double x) { return exp(x); }
@@ -63,6 +72,19 @@ struct SumOp {
   }
 };
 
+// The product (for the Tensor-level prod; the raw interface has no Prod).
+template <class T>
+struct ProdOp {
+  struct State {
+    T prod;
+  };
+  __device__ State init() const { return {T(1)}; }
+  __device__ void add(State& s, T x, int64_t) const { s.prod *= x; }
+  __device__ void merge(State& a, const State& b) const { a.prod *= b.prod; }
+  __device__ State down(const State& s, int d) const { return {shfl_down(s.prod, d)}; }
+  __device__ void write(const State& s, int64_t, T* out, int64_t*, int64_t pos) const { out[pos] = s.prod; }
+};
+
 // max or min with its position. NaN is the extreme (PyTorch propagates it); among equal
 // values the smaller position wins, so the first occurrence is reported whatever the order
 // in which threads met them.
@@ -77,7 +99,7 @@ struct ExtremeOp {
     if (b_nan || a_nan) return b_nan && (!a_nan || b.index < a.index);
     return (kMax ? b.value > a.value : b.value < a.value) || (b.value == a.value && b.index < a.index);
   }
-  __device__ State init() const { return {kMax ? -inf<T>() : inf<T>(), kNone}; }
+  __device__ State init() const { return {extreme_init<T, kMax>(), kNone}; }
   __device__ void add(State& s, T x, int64_t i) const {
     const State c{x, i};
     if (better(c, s)) s = c;
@@ -363,6 +385,120 @@ void arg_reduce_first(ArgReduction op, const float* in, float* values, int64_t* 
 void arg_reduce_first(ArgReduction op, const double* in, double* values, int64_t* indices, int64_t outer, int64_t inner,
                       cudaStream_t stream) {
   arg_reduce_any(false, op, in, values, indices, outer, inner, stream);
+}
+
+// ---- on Tensors: the CUDA twin of kernels::cpu::reduce -----------------------------------------
+
+namespace {
+
+// True when t's dims taken in `order` are laid out row-major without gaps (dims of size 1
+// do not count), so its memory is that contiguous array from its data pointer.
+bool dense_in_order(const Tensor& t, const Shape& order) {
+  int64_t expected = 1;
+  for (size_t i = order.size(); i-- > 0;) {
+    const int64_t size = t.sizes()[order[i]];
+    if (size == 1) continue;
+    if (t.strides()[order[i]] != expected) return false;
+    expected *= size;
+  }
+  return true;
+}
+
+template <class T>
+void reduce_typed(ReduceOp op, const T* in, bool last, int64_t kept, int64_t count, T* out, int64_t* idx) {
+  // Both skeletons take [outer, inner]: last reduces inner (outer = kept outputs), first
+  // reduces outer (inner = kept outputs).
+  const int64_t outer = last ? kept : count, inner = last ? count : kept;
+  check_sizes(last ? "reduce_last" : "reduce_first", last, outer, inner);
+  auto run = [&](const auto& k) {
+    if (last) launch_last<T>(k, in, out, idx, outer, inner, 0);
+    else launch_first<T>(k, in, out, idx, outer, inner, 0);
+  };
+  switch (op) {
+    case ReduceOp::Sum: return run(SumOp<T>{false});
+    case ReduceOp::Prod: return run(ProdOp<T>{});
+    case ReduceOp::Max: return run(ExtremeOp<T, true>{});
+    case ReduceOp::Min: return run(ExtremeOp<T, false>{});
+  }
+}
+
+}  // namespace
+
+// The reduced dims are moved last (or, when that needs no copy and the kept dims are the
+// contiguous ones, first) so that one of the two skeletons above does the work; a layout
+// that is neither is copied into (kept..., reduced...) order first. Float sums accumulate in
+// the input's type (the CPU uses double for float32), so float32 results differ from the
+// CPU's by rounding. int64 sums and products wrap around like the CPU's.
+void reduce(ReduceOp op, const Tensor& input, const Shape& dims, const Tensor& out, const Tensor& indices) {
+  static const char* names[] = {"sum", "prod", "max", "min"};
+  const char* name = names[static_cast<int>(op)];
+  if (input.dtype() == kBool) {
+    // Only max and min see bool here (sum and prod get int64 from the op layer): through int64.
+    Tensor in64 = internal::new_tensor(input.sizes(), kInt64, input.device());
+    copy(input, in64);
+    Tensor out64 = internal::new_tensor(out.sizes(), kInt64, out.device());
+    cuda::reduce(op, in64, dims, out64, indices);  // qualified: ADL also finds kernels::reduce
+    copy(out64, out);
+    return;
+  }
+  Shape kept_dims, reduced_dims;
+  int64_t kept = 1, count = 1;
+  for (int64_t d = 0, j = 0; d < input.dim(); ++d) {
+    if (j < static_cast<int64_t>(dims.size()) && dims[j] == d) {
+      ++j;
+      reduced_dims.push_back(d);
+      count *= input.sizes()[d];
+    } else {
+      kept_dims.push_back(d);
+      kept *= input.sizes()[d];
+    }
+  }
+  if (kept == 0) return;
+  if (count == 0) {
+    // The identity for sum and prod; the op layer rejects max and min here, except where it
+    // wants a placeholder (0).
+    fill(out, op == ReduceOp::Prod ? Scalar(1) : Scalar(0));
+    if (indices.defined()) fill(indices, Scalar(0));
+    return;
+  }
+  if (!indices.defined()) {
+    // Without indices the reduction order is free: largest stride first lets a permuted
+    // input (a full sum of a transpose) be read as it lies.
+    std::stable_sort(reduced_dims.begin(), reduced_dims.end(),
+                     [&](int64_t a, int64_t b) { return input.strides()[a] > input.strides()[b]; });
+  }
+  Shape last_order = kept_dims, first_order = reduced_dims;
+  for (int64_t d : reduced_dims) last_order.push_back(d);
+  for (int64_t d : kept_dims) first_order.push_back(d);
+  Tensor in = input;
+  bool last = true;
+  if (!dense_in_order(input, last_order)) {
+    if (dense_in_order(input, first_order)) {
+      last = false;
+    } else {
+      Shape sizes, strides;
+      for (int64_t d : last_order) {
+        sizes.push_back(input.sizes()[d]);
+        strides.push_back(input.strides()[d]);
+      }
+      in = internal::new_tensor(sizes, input.dtype(), input.device());
+      copy(internal::alias(input, sizes, strides, input.storage_offset()), in);
+    }
+  }
+  int64_t* idx = indices.defined() ? indices.impl()->data_as<int64_t>() : nullptr;
+  switch (input.dtype()) {
+    case kFloat32:
+      return reduce_typed<float>(op, in.impl()->data_as<float>(), last, kept, count, out.impl()->data_as<float>(), idx);
+    case kFloat64:
+      return reduce_typed<double>(op, in.impl()->data_as<double>(), last, kept, count, out.impl()->data_as<double>(),
+                                  idx);
+    case kInt64:
+      return reduce_typed<int64_t>(op, in.impl()->data_as<int64_t>(), last, kept, count,
+                                   out.impl()->data_as<int64_t>(), idx);
+    case kBool:
+      break;
+  }
+  EMBER_CHECK(false, name, "not implemented for CUDA tensors of dtype ", dtype_name(input.dtype()));
 }
 
 }  // namespace ember::kernels::cuda

@@ -18,6 +18,8 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels_cuda.h"
+#include "kernels/kernels.h"
+#include "tensor/internal.h"
 
 namespace ember::kernels::cuda {
 namespace {
@@ -287,6 +289,82 @@ void softmax_backward(const float* grad_out, const float* out, float* grad_in, i
 void softmax_backward(const double* grad_out, const double* out, double* grad_in, int64_t rows, int64_t cols, bool log,
                       cudaStream_t stream) {
   softmax_backward_any(grad_out, out, grad_in, rows, cols, log, stream);
+}
+
+// ---- on Tensors: any dim, any strides ----------------------------------------------------------
+
+namespace {
+
+// t viewed with dim moved last (no copy).
+Tensor dim_last(const Tensor& t, int64_t dim) {
+  if (t.dim() == 0 || dim == t.dim() - 1) return t;
+  Shape sizes, strides;
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (d == dim) continue;
+    sizes.push_back(t.sizes()[d]);
+    strides.push_back(t.strides()[d]);
+  }
+  sizes.push_back(t.sizes()[dim]);
+  strides.push_back(t.strides()[dim]);
+  return internal::alias(t, sizes, strides, t.storage_offset());
+}
+
+// t itself when contiguous, else a contiguous copy.
+Tensor packed(const Tensor& t) {
+  if (t.is_contiguous()) return t;
+  Tensor out = internal::new_tensor(t.sizes(), t.dtype(), t.device());
+  copy(t, out);
+  return out;
+}
+
+// Runs fn(T{}) for float32 and float64 (the op layer has refused the others).
+template <class F>
+void dispatch_float(ScalarType t, const char* op, F&& fn) {
+  if (t == kFloat32) return fn(float{});
+  EMBER_CHECK(t == kFloat64, op, "not implemented for CUDA tensors of dtype ", dtype_name(t));
+  fn(double{});
+}
+
+// A contiguous tensor to write dst's values into: dst itself when contiguous, else a
+// temporary that finish() copies over.
+struct Target {
+  Tensor dst, buf;
+  explicit Target(const Tensor& d)
+      : dst(d), buf(d.is_contiguous() ? d : internal::new_tensor(d.sizes(), d.dtype(), d.device())) {}
+  void finish() const {
+    if (buf.impl() != dst.impl()) copy(buf, dst);
+  }
+};
+
+}  // namespace
+
+// The softmax dim is moved last by a view; when that view is not contiguous (dim is not the
+// last one) the input is copied into that order and the result copied back: a softmax over
+// a middle dim costs two extra passes over memory, one over the last dim none.
+void softmax(const Tensor& in, int64_t dim, bool log, const Tensor& out) {
+  if (in.numel() == 0) return;
+  const int64_t cols = in.dim() == 0 ? 1 : in.sizes()[dim];
+  const int64_t rows = in.numel() / cols;
+  Tensor x = packed(dim_last(in, dim));
+  Target y(dim_last(out, dim));
+  dispatch_float(in.dtype(), log ? "log_softmax" : "softmax", [&](auto tag) {
+    using T = decltype(tag);
+    softmax(x.impl()->data_as<T>(), y.buf.impl()->data_as<T>(), rows, cols, log, 0);
+  });
+  y.finish();
+}
+
+void softmax_backward(const Tensor& grad_out, const Tensor& out, int64_t dim, bool log, const Tensor& grad_in) {
+  if (grad_in.numel() == 0) return;
+  const int64_t cols = out.dim() == 0 ? 1 : out.sizes()[dim];
+  const int64_t rows = out.numel() / cols;
+  Tensor g = packed(dim_last(grad_out, dim)), y = packed(dim_last(out, dim));
+  Target gi(dim_last(grad_in, dim));
+  dispatch_float(out.dtype(), log ? "log_softmax_backward" : "softmax_backward", [&](auto tag) {
+    using T = decltype(tag);
+    softmax_backward(g.impl()->data_as<T>(), y.impl()->data_as<T>(), gi.buf.impl()->data_as<T>(), rows, cols, log, 0);
+  });
+  gi.finish();
 }
 
 }  // namespace ember::kernels::cuda

@@ -1,0 +1,337 @@
+// CUDA: reductions, softmax / log_softmax and the matrix products through the tensor ops,
+// forward and backward, each GPU result compared with the CPU's on the same values laid out
+// the same way (contiguous, transposed, step-sliced, broadcast; empty and 0-d where they
+// apply), and an nn model moved with Module::to(kCUDA). Without a GPU each GPU case prints
+// "skipped: no CUDA device ..." and returns: it has checked nothing and passes only in
+// doctest's sense. The error checks that need no GPU run everywhere.
+//
+// Tolerances (atol = rtol, per dtype):
+//   - float64: 1e-12 for reductions and softmax (same formulas, other summation order),
+//     1e-10 for products and models (cuBLAS blocks k differently from OpenBLAS);
+//   - float32: 1e-4. The GPU sums float32 in float32 (the CPU in double) and cuBLAS runs in
+//     plain FP32 (no TF32), so the gap is float rounding over up to ~3000 terms of [-1, 1];
+//   - int64 and bool results and every index: exact.
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "kernels/kernels.h"
+#include "cuda_test_util.h"
+#ifdef EMBER_WITH_CUDA
+#include "kernels/cuda/kernels_cuda.h"
+#endif
+
+using namespace ember;
+using test::fake_cuda, test::host_values, test::kGpu, test::skip_without_gpu, test::str;
+
+namespace {
+
+double tolerance(ScalarType t, bool products = false) {
+  if (t == kFloat64) return products ? 1e-10 : 1e-12;
+  return t == kFloat32 ? 1e-4 : 0;
+}
+
+// ---- layouts: a base tensor (the autograd leaf) and the view of it the op sees ----------------
+
+enum class Layout { Contiguous, Transposed, StepSliced, Broadcast };
+const char* name_of(Layout l) {
+  static const char* names[] = {"contiguous", "transposed", "step-sliced", "broadcast"};
+  return names[static_cast<int>(l)];
+}
+bool applies(Layout l, const Shape& s) {
+  if (l == Layout::Transposed) return s.size() >= 2;
+  if (l == Layout::StepSliced || l == Layout::Broadcast) return !s.empty();
+  return true;
+}
+Shape base_shape(Layout l, const Shape& s) {
+  Shape b = s;
+  if (l == Layout::Transposed) {
+    for (size_t i = 0; i < s.size(); ++i) b[i] = s[s.size() - 1 - i];
+  } else if (l == Layout::StepSliced) {
+    b.back() *= 2;
+  } else if (l == Layout::Broadcast) {
+    b[0] = 1;
+  }
+  return b;
+}
+Tensor view_of(Layout l, const Tensor& base, const Shape& s) {
+  if (l == Layout::Transposed) {
+    Shape dims;
+    for (size_t i = s.size(); i-- > 0;) dims.push_back(static_cast<int64_t>(i));
+    return base.permute(dims);
+  }
+  if (l == Layout::StepSliced) return base.slice(-1, 0, std::nullopt, 2);
+  if (l == Layout::Broadcast) return base.expand(s);
+  return base;
+}
+const Layout kLayouts[] = {Layout::Contiguous, Layout::Transposed, Layout::StepSliced, Layout::Broadcast};
+
+Tensor random_values(const Shape& shape, double lo, double hi, ScalarType dtype) {
+  if (dtype == kBool) return test::uniform(shape, 0, 1) > 0.5;
+  if (dtype == kInt64) return test::uniform(shape, lo, hi).to(kInt64);  // truncated
+  return test::uniform(shape, lo, hi, dtype);
+}
+
+using Fn = std::function<Tensor(const Tensor&)>;
+
+/// Checks a GPU result against the CPU one: same sizes and dtype, on the GPU, values within tol.
+void check_same(const Tensor& gpu, const Tensor& cpu, double tol, const std::string& what) {
+  INFO(what);
+  REQUIRE(gpu.device() == kGpu);
+  REQUIRE(gpu.sizes() == cpu.sizes());
+  REQUIRE(gpu.dtype() == cpu.dtype());
+  test::check_close(host_values(gpu), test::values(cpu), tol, tol, what);
+}
+
+/// Runs fn on a view (layout l, shape s) of random values on the CPU and of the same values
+/// on the GPU: the same error, or the same result within tol; then, for floating results
+/// when grad is set, the same gradient of sum(result * w) (w random) at the base tensor.
+void compare(const std::string& what, const Fn& fn, Layout l, const Shape& s, ScalarType dtype, double lo, double hi,
+             double tol, bool grad) {
+  const std::string label = what + " on " + name_of(l) + " " + str(s) + " " +
+                            dtype_name(dtype);
+  INFO(label);
+  const Tensor values = random_values(base_shape(l, s), lo, hi, dtype);
+  grad = grad && is_floating_point(dtype);
+  Tensor cb = values.clone().requires_grad_(grad), gb = values.to(kGpu).requires_grad_(grad);
+  Tensor yc, yg;
+  const std::string ec = test::error_of([&] { yc = fn(view_of(l, cb, s)); });
+  const std::string eg = test::error_of([&] { yg = fn(view_of(l, gb, s)); });
+  REQUIRE_MESSAGE(eg == ec, label << ": GPU error \"" << eg << "\" vs CPU \"" << ec << "\"");
+  if (!ec.empty()) return;
+  check_same(yg, yc, tol, label);
+  if (!grad || !yc.requires_grad()) return;
+  Tensor w = test::uniform(yc.sizes(), -1, 1, yc.dtype());
+  (yc * w).sum().backward();
+  (yg * w.to(kGpu)).sum().backward();
+  REQUIRE(gb.grad().defined() == cb.grad().defined());
+  if (cb.grad().defined()) check_same(gb.grad(), cb.grad(), tol, label + ": gradient");
+}
+
+const std::vector<Shape> kShapes = {{}, {0}, {5}, {3, 4}, {2, 3, 5}, {7, 33}, {1000, 3}, {4, 0, 2}, {3, 2100}};
+
+/// The dim sets a reduction is tried over: all dims ({}), each single dim, and the first
+/// and last together (not neighbours for 3-D: the copy path).
+std::vector<Shape> dim_sets(const Shape& s) {
+  std::vector<Shape> out{{}};
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) out.push_back({d});
+  if (s.size() >= 2) out.push_back({0, static_cast<int64_t>(s.size()) - 1});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cuda ops: errors that need no GPU") {
+  // Integer products: cuBLAS has none, so a clear error names the op instead of a crash.
+  Tensor a = fake_cuda({2, 3}, kInt64), b = fake_cuda({3, 2}, kInt64);
+  CHECK(test::error_of([&] { (void)mm(a, b); }).find("[mm] not implemented for CUDA tensors of dtype int64") == 0);
+  CHECK(test::error_of([&] { (void)matmul(a, b); }).find("[matmul] not implemented for CUDA tensors") == 0);
+  CHECK(test::error_of([&] { (void)addmm(fake_cuda({2, 2}, kInt64), a, b); }).find("[addmm] not implemented") == 0);
+  CHECK(test::error_of([&] { (void)dot(fake_cuda({3}, kInt64), fake_cuda({3}, kInt64)); }).find("[dot] not implemented") ==
+        0);
+  // The CPU keeps computing int64 products.
+  CHECK(test::values(mm(ones({2, 3}, kInt64), ones({3, 2}, kInt64))) == std::vector<double>(4, 3.0));
+}
+
+TEST_CASE("cuda ops: reductions match the CPU, forward and backward") {
+  if (skip_without_gpu("the reduction comparisons")) return;
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    const double tol = tolerance(dt);
+    for (const Shape& s : kShapes) {
+      for (Layout l : kLayouts) {
+        if (!applies(l, s)) continue;
+        for (const Shape& dims : dim_sets(s)) {
+          for (bool keep : {false, true}) {
+            const std::string d = " dims " + str(dims) + (keep ? " keepdim" : "");
+            compare("sum" + d, [&](const Tensor& x) { return sum(x, dims, keep); }, l, s, dt, -1, 1, tol, true);
+            compare("mean" + d, [&](const Tensor& x) { return mean(x, dims, keep); }, l, s, dt, -1, 1, tol, true);
+            compare("var" + d, [&](const Tensor& x) { return var(x, dims, true, keep); }, l, s, dt, -1, 1, tol, true);
+            compare("std" + d, [&](const Tensor& x) { return ember::std(x, dims, false, keep); }, l, s, dt, -1, 1, tol,
+                    true);
+            compare("logsumexp" + d, [&](const Tensor& x) { return logsumexp(x, dims, keep); }, l, s, dt, -3, 3, tol,
+                    true);
+            compare("norm2" + d, [&](const Tensor& x) { return norm(x, 2, dims, keep); }, l, s, dt, -1, 1, tol, true);
+            compare("norm1" + d, [&](const Tensor& x) { return norm(x, 1, dims, keep); }, l, s, dt, -1, 1, tol, true);
+            compare("norm_inf" + d, [&](const Tensor& x) { return norm(x, INFINITY, dims, keep); }, l, s, dt, -1, 1, tol,
+                    true);
+          }
+        }
+        compare("max()", [](const Tensor& x) { return max(x); }, l, s, dt, -1, 1, tol, true);
+        compare("min()", [](const Tensor& x) { return min(x); }, l, s, dt, -1, 1, tol, true);
+        compare("argmax()", [](const Tensor& x) { return argmax(x); }, l, s, dt, -1, 1, 0, false);
+        // Factors near 1: the product of 6300 of them stays finite in float32.
+        compare("prod()", [](const Tensor& x) { return prod(x); }, l, s, dt, 0.99, 1.01, tol, true);
+        for (int64_t d = 0; d < std::max<int64_t>(1, static_cast<int64_t>(s.size())); ++d) {
+          for (bool keep : {false, true}) {
+            const std::string ds = " dim " + std::to_string(d) + (keep ? " keepdim" : "");
+            compare("max values" + ds, [&](const Tensor& x) { return std::get<0>(max(x, d, keep)); }, l, s, dt, -1, 1,
+                    tol, true);
+            compare("max indices" + ds, [&](const Tensor& x) { return std::get<1>(max(x, d, keep)); }, l, s, dt, -1, 1,
+                    0, false);
+            compare("min values" + ds, [&](const Tensor& x) { return std::get<0>(min(x, d, keep)); }, l, s, dt, -1, 1,
+                    tol, true);
+            compare("argmin" + ds, [&](const Tensor& x) { return argmin(x, d, keep); }, l, s, dt, -1, 1, 0, false);
+            compare("prod" + ds, [&](const Tensor& x) { return prod(x, d, keep); }, l, s, dt, 0.99, 1.01, tol, true);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("cuda ops: integer and bool reductions are exact") {
+  if (skip_without_gpu("the integer reductions")) return;
+  for (const Shape& s : kShapes) {
+    for (Layout l : kLayouts) {
+      if (!applies(l, s)) continue;
+      for (const Shape& dims : dim_sets(s)) {
+        compare("int64 sum", [&](const Tensor& x) { return sum(x, dims); }, l, s, kInt64, -1000, 1000, 0, false);
+        compare("bool sum", [&](const Tensor& x) { return sum(x, dims, true); }, l, s, kBool, 0, 1, 0, false);
+      }
+      compare("int64 max()", [](const Tensor& x) { return max(x); }, l, s, kInt64, -50, -10, 0, false);
+      compare("int64 min()", [](const Tensor& x) { return min(x); }, l, s, kInt64, 10, 50, 0, false);
+      compare("bool max()", [](const Tensor& x) { return max(x); }, l, s, kBool, 0, 1, 0, false);
+      compare("int64 prod()", [](const Tensor& x) { return prod(x); }, l, s, kInt64, -1, 3, 0, false);
+      compare("int64 argmax()", [](const Tensor& x) { return argmax(x); }, l, s, kInt64, -5, 5, 0, false);
+      for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
+        compare("int64 max values", [&](const Tensor& x) { return std::get<0>(max(x, d)); }, l, s, kInt64, -9, 9, 0,
+                false);
+        compare("int64 max indices", [&](const Tensor& x) { return std::get<1>(max(x, d)); }, l, s, kInt64, -9, 9, 0,
+                false);
+        compare("int64 argmin", [&](const Tensor& x) { return argmin(x, d); }, l, s, kInt64, -9, 9, 0, false);
+      }
+    }
+  }
+  // NaN is the extreme and the first of equal values wins, as on the CPU.
+  Tensor t = tensor({1.0, 3.0, 3.0, NAN, 2.0, NAN});
+  CHECK(argmax(t.to(kGpu)).item<int64_t>() == 3);
+  CHECK(argmax(tensor({1.0, 3.0, 3.0}).to(kGpu)).item<int64_t>() == 1);
+  CHECK(std::isnan(max(t.to(kGpu)).item<double>()));
+}
+
+TEST_CASE("cuda ops: softmax and log_softmax match the CPU over every dim") {
+  if (skip_without_gpu("the softmax comparisons")) return;
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    const double tol = tolerance(dt);
+    for (const Shape& s : kShapes) {
+      for (Layout l : kLayouts) {
+        if (!applies(l, s)) continue;
+        for (int64_t d = -1; d < static_cast<int64_t>(s.size()); ++d) {
+          const std::string ds = " dim " + std::to_string(d);
+          compare("softmax" + ds, [&](const Tensor& x) { return softmax(x, d); }, l, s, dt, -4, 4, tol, true);
+          compare("log_softmax" + ds, [&](const Tensor& x) { return log_softmax(x, d); }, l, s, dt, -4, 4, tol, true);
+        }
+      }
+    }
+  }
+  // Under create_graph the backward is the composed formula (recorded): double backward
+  // through softmax gives the CPU's second derivative.
+  Tensor xc = test::uniform({3, 5}, -2, 2).requires_grad_(true);
+  Tensor xg = xc.detach().to(kGpu).requires_grad_(true);
+  Tensor w = test::uniform({3, 5}, -1, 1);
+  for (bool log : {false, true}) {
+    auto f = [&](const Tensor& x, const Tensor& wt) { return ((log ? log_softmax(x, 0) : softmax(x, 0)) * wt).sum(); };
+    Tensor gc = autograd::grad({f(xc, w)}, {xc}, {}, std::nullopt, true)[0];
+    Tensor gg = autograd::grad({f(xg, w.to(kGpu))}, {xg}, {}, std::nullopt, true)[0];
+    check_same(gg, gc, 1e-12, "first derivative under create_graph");
+    Tensor hc = autograd::grad({(gc * gc).sum()}, {xc})[0];
+    Tensor hg = autograd::grad({(gg * gg).sum()}, {xg})[0];
+    check_same(hg, hc, 1e-12, "second derivative");
+  }
+}
+
+TEST_CASE("cuda ops: matrix products match the CPU, forward and backward") {
+  if (skip_without_gpu("the matmul comparisons")) return;
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    const double tol = tolerance(dt, /*products=*/true);
+    // Shapes of (a, b) for matmul: vectors, matrices, batches with broadcast batch dims.
+    const std::vector<std::pair<Shape, Shape>> shapes = {
+        {{5}, {5}},       {{3, 5}, {5}},          {{5}, {5, 4}},          {{3, 5}, {5, 4}},
+        {{2, 3, 5}, {5, 4}}, {{3, 5}, {2, 5, 4}}, {{2, 3, 5}, {2, 5, 4}}, {{2, 1, 3, 5}, {4, 5, 6}},
+        {{3, 0}, {0, 4}}, {{0, 5}, {5, 4}},       {{65, 130}, {130, 33}}, {{1, 5}, {5, 1}}};
+    for (const auto& [sa, sb] : shapes) {
+      for (Layout la : kLayouts) {
+        for (Layout lb : kLayouts) {
+          if (!applies(la, sa) || !applies(lb, sb)) continue;
+          const std::string what = std::string("matmul ") + name_of(la) + " x " + name_of(lb) + " " +
+                                   str(sa) + " @ " + str(sb);
+          INFO(what);
+          Tensor av = random_values(base_shape(la, sa), -1, 1, dt), bv = random_values(base_shape(lb, sb), -1, 1, dt);
+          Tensor ac = av.clone().requires_grad_(true), bc = bv.clone().requires_grad_(true);
+          Tensor ag = av.to(kGpu).requires_grad_(true), bg = bv.to(kGpu).requires_grad_(true);
+          auto run = [&](const Tensor& a, const Tensor& b) {
+            Tensor x = view_of(la, a, sa), y = view_of(lb, b, sb);
+            if (x.dim() == 2 && y.dim() == 2) {
+              // mm, and addmm with a broadcast row and both scalars.
+              Tensor bias = ones({y.size(1)}, TensorOptions(dt).device(x.device())) * 0.5;
+              return mm(x, y) + addmm(bias, x, y, 0.5, 2.0);
+            }
+            if (x.dim() == 3 && y.dim() == 3 && x.size(0) == y.size(0)) return bmm(x, y) * 2 - matmul(x, y);
+            if (x.dim() == 1 && y.dim() == 1) return dot(x, y) + matmul(x, y);
+            return matmul(x, y);
+          };
+          Tensor yc = run(ac, bc), yg = run(ag, bg);
+          check_same(yg, yc, tol, what);
+          Tensor w = test::uniform(yc.sizes(), -1, 1, dt);
+          (yc * w).sum().backward();
+          (yg * w.to(kGpu)).sum().backward();
+          check_same(ag.grad(), ac.grad(), tol, what + ": grad a");
+          check_same(bg.grad(), bc.grad(), tol, what + ": grad b");
+        }
+      }
+    }
+  }
+#ifdef EMBER_WITH_CUDA
+  // The tiled SGEMM gives the same product through the tensor ops.
+  Tensor a = test::uniform({70, 90}, -1, 1, kFloat32), b = test::uniform({90, 50}, -1, 1, kFloat32);
+  kernels::cuda::set_matmul_backend(kernels::cuda::MatmulBackend::Tiled);
+  Tensor tiled = matmul(a.to(kGpu), b.to(kGpu).t().contiguous().t());
+  kernels::cuda::set_matmul_backend(kernels::cuda::MatmulBackend::Cublas);
+  check_same(tiled, matmul(a, b), 1e-4, "tiled SGEMM through matmul");
+#endif
+}
+
+TEST_CASE("cuda ops: a model moved with Module::to(kCUDA) trains like on the CPU") {
+  if (skip_without_gpu("the module comparison")) return;
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    const double tol = tolerance(dt, /*products=*/true);
+    manual_seed(3);
+    auto make = [] {
+      return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+          std::make_shared<nn::Linear>(6, 16), std::make_shared<nn::GELU>(), std::make_shared<nn::LayerNorm>(Shape{16}),
+          std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(16, 4)});
+    };
+    auto cpu_model = make();
+    auto gpu_model = make();
+    cpu_model->to(dt);
+    gpu_model->to(dt);
+    gpu_model->load_state_dict(cpu_model->state_dict());
+    const Tensor first = gpu_model->parameters()[0];
+    gpu_model->to(kGpu);
+    // The same handles, now on the GPU: optimizers built afterwards see GPU tensors.
+    CHECK(gpu_model->parameters()[0].impl() == first.impl());
+    for (const Tensor& p : gpu_model->parameters()) {
+      CHECK(p.device() == kGpu);
+      CHECK(p.requires_grad());
+    }
+    Tensor x = test::uniform({9, 6}, -2, 2, dt), target = test::uniform({9, 4}, -1, 1, dt);
+    auto loss_of = [](nn::Module& m, const Tensor& in, const Tensor& t) {
+      Tensor out = m(in);
+      Tensor mse = nn::functional::mse_loss(out, t);
+      return mse + (nn::functional::log_softmax(out, 1) * t).sum({1}).mean() * -0.1;
+    };
+    Tensor lc = loss_of(*cpu_model, x, target), lg = loss_of(*gpu_model, x.to(kGpu), target.to(kGpu));
+    check_same(lg, lc, tol, "loss");
+    lc.backward();
+    lg.backward();
+    const auto pc = cpu_model->named_parameters(), pg = gpu_model->named_parameters();
+    REQUIRE(pc.size() == pg.size());
+    for (size_t i = 0; i < pc.size(); ++i) check_same(pg[i].second.grad(), pc[i].second.grad(), tol, pc[i].first);
+    // Back to the CPU: the same values.
+    gpu_model->to(Device(kCPU));
+    for (size_t i = 0; i < pc.size(); ++i)
+      test::check_close(test::values(pg[i].second), test::values(pc[i].second), 0, 0, pc[i].first + " after to(kCPU)");
+  }
+}
