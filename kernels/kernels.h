@@ -85,6 +85,26 @@ void fill(const Tensor& dst, const Scalar& value);
 /// dst = src for contiguous tensors of one dtype and shape on different devices (host to
 /// GPU or GPU to host); returns when the copy is done.
 void copy_across_devices(const Tensor& src, const Tensor& dst);
+// Reductions, softmax and matmul on the GPU (reduce.cu, softmax.cu, matmul.cu): the
+// contracts of their CPU twins (softmax's input may have any strides there). reduce takes
+// float32, float64, int64 and (max/min) bool; matmul float32 and float64 only.
+void reduce(ReduceOp op, const Tensor& in, const Shape& dims, const Tensor& out, const Tensor& indices = {});
+void softmax(const Tensor& in, int64_t dim, bool log, const Tensor& out);
+/// Backward of softmax (log_softmax when log) along dim from its output `out` and the
+/// incoming gradient; grad_in is a fresh contiguous tensor of out's shape.
+void softmax_backward(const Tensor& grad_out, const Tensor& out, int64_t dim, bool log, const Tensor& grad_in);
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
+// The index kernels (kernels/cuda/index.cu): scatter_add and index_add add with atomics;
+// index_copy with repeated indices keeps an unspecified one of the candidates.
+void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
+void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
+void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
+void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source);
+void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source);
+/// Waits for the GPU: the two values come back to the host.
+std::pair<int64_t, int64_t> index_min_max(const Tensor& index);
+/// out contiguous; the CPU's formula (kernels/cuda/random.cu).
+void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset);
 }  // namespace cuda
 
 // ---- by device -------------------------------------------------------------------------------
@@ -114,6 +134,17 @@ inline void where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {}
 inline void copy(const Tensor&, const Tensor&) {}
 inline void fill(const Tensor&, const Scalar&) {}
 inline void copy_across_devices(const Tensor&, const Tensor&) {}
+inline void reduce(ReduceOp, const Tensor&, const Shape&, const Tensor&, const Tensor&) {}
+inline void softmax(const Tensor&, int64_t, bool, const Tensor&) {}
+inline void softmax_backward(const Tensor&, const Tensor&, int64_t, bool, const Tensor&) {}
+inline void matmul(const Tensor&, const Tensor&, const Tensor&) {}
+inline void index_select(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
+inline void gather(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
+inline void scatter_add(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
+inline void index_add(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
+inline void index_copy(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
+inline std::pair<int64_t, int64_t> index_min_max(const Tensor&) { return {}; }
+inline void random(const Tensor&, bool, uint64_t, uint64_t) {}
 }  // namespace cuda
 #endif
 
@@ -140,6 +171,50 @@ inline void copy(const Tensor& src, const Tensor& dst) {
 inline void fill(const Tensor& dst, const Scalar& value) {
   if (kWithCuda && !on_cpu(dst)) return cuda::fill(dst, value);
   cpu::fill(dst, value);
+}
+
+// Reductions, softmax and matmul by device (the op layer's entry to them).
+inline void reduce(ReduceOp op, const Tensor& in, const Shape& dims, const Tensor& out, const Tensor& indices = {}) {
+  if (kWithCuda && !on_cpu(in)) return cuda::reduce(op, in, dims, out, indices);
+  cpu::reduce(op, in, dims, out, indices);
+}
+inline void softmax(const Tensor& in, int64_t dim, bool log, const Tensor& out) {
+  if (kWithCuda && !on_cpu(in)) return cuda::softmax(in, dim, log, out);
+  cpu::softmax(in, dim, log, out);
+}
+inline void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (kWithCuda && !on_cpu(out)) return cuda::matmul(a, b, out);
+  cpu::matmul(a, b, out);
+}
+
+// Index kernels and the generator, by the device of the tensor written (or the index).
+inline void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
+  if (kWithCuda && !on_cpu(out)) return cuda::index_select(x, dim, index, out);
+  cpu::index_select(x, dim, index, out);
+}
+inline void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
+  if (kWithCuda && !on_cpu(out)) return cuda::gather(x, dim, index, out);
+  cpu::gather(x, dim, index, out);
+}
+inline void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (kWithCuda && !on_cpu(out)) return cuda::scatter_add(out, dim, index, src);
+  cpu::scatter_add(out, dim, index, src);
+}
+inline void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source) {
+  if (kWithCuda && !on_cpu(out)) return cuda::index_add(out, dim, index, source);
+  cpu::index_add(out, dim, index, source);
+}
+inline void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& source) {
+  if (kWithCuda && !on_cpu(out)) return cuda::index_copy(out, dim, index, source);
+  cpu::index_copy(out, dim, index, source);
+}
+inline std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
+  if (kWithCuda && !on_cpu(index)) return cuda::index_min_max(index);
+  return cpu::index_min_max(index);
+}
+inline void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) {
+  if (kWithCuda && !on_cpu(out)) return cuda::random(out, normal, seed, offset);
+  cpu::random(out, normal, seed, offset);
 }
 
 }  // namespace ember::kernels

@@ -13,6 +13,8 @@
 
 #include "autograd/function.h"
 #include "kernels/cpu/dispatch.h"
+#include "kernels/cuda/embedding_bag.h"
+#include "kernels/kernels.h"
 #include "nn/sparse_grad.h"
 #include "tensor/error.h"
 #include "tensor/internal.h"
@@ -71,7 +73,7 @@ struct EmbeddingBagBackward final : autograd::Node {
   Tensor psw;         // [N] or undefined (values, no history)
   Tensor max_arg;     // int64 [B, D] entry index of the max, -1 for empty bags
   Tensor counts;      // int64 [B] non-padding entries per bag (mean mode)
-  std::vector<int64_t> bag_of;  // bag of each entry
+  std::vector<int64_t> bag_of;  // bag of each entry, -1 for entries after the last offset
   size_t weight_slot = 0;
   bool saved_weight = false;
   Tensor sparse_target;  // the weight, when its gradient is row-sparse
@@ -81,14 +83,16 @@ struct EmbeddingBagBackward final : autograd::Node {
 // [seg[u], seg[u+1]). A counting sort, O(N + V), when the table is not much larger than the
 // batch; otherwise an LSD radix sort on the row ids, 11 bits per pass (two passes for 2^22
 // rows), so a huge vocabulary costs neither O(V) nor a comparison sort per step.
-void group_by_row(const int64_t* idx, int64_t n, int64_t num_rows, int64_t padding_idx, std::vector<int64_t>& order,
-                  std::vector<int64_t>& seg) {
+void group_by_row(const int64_t* idx, int64_t n, int64_t num_rows, int64_t padding_idx, const int64_t* bag_of,
+                  std::vector<int64_t>& order, std::vector<int64_t>& seg) {
+  // Entries outside every bag (after the last offset, with include_last_offset) count as padding.
+  auto skip = [&](int64_t i) { return idx[i] == padding_idx || (bag_of && bag_of[i] < 0); };
   order.clear();
   seg.clear();
   if (num_rows <= 4 * n + 1024) {
     std::vector<int64_t> start(static_cast<size_t>(num_rows) + 1, 0);
     for (int64_t i = 0; i < n; ++i)
-      if (idx[i] != padding_idx) ++start[static_cast<size_t>(idx[i]) + 1];
+      if (!skip(i)) ++start[static_cast<size_t>(idx[i]) + 1];
     for (int64_t r = 0; r < num_rows; ++r) {
       if (start[static_cast<size_t>(r) + 1] > 0) seg.push_back(start[static_cast<size_t>(r)]);
       start[static_cast<size_t>(r) + 1] += start[static_cast<size_t>(r)];
@@ -96,12 +100,12 @@ void group_by_row(const int64_t* idx, int64_t n, int64_t num_rows, int64_t paddi
     order.resize(static_cast<size_t>(start[static_cast<size_t>(num_rows)]));
     seg.push_back(static_cast<int64_t>(order.size()));
     for (int64_t i = 0; i < n; ++i)
-      if (idx[i] != padding_idx) order[static_cast<size_t>(start[static_cast<size_t>(idx[i])]++)] = i;
+      if (!skip(i)) order[static_cast<size_t>(start[static_cast<size_t>(idx[i])]++)] = i;
     return;
   }
   order.reserve(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
-    if (idx[i] != padding_idx) order.push_back(i);
+    if (!skip(i)) order.push_back(i);
   constexpr int kBits = 11;
   constexpr size_t kBuckets = size_t{1} << kBits;
   std::vector<int64_t> buffer(order.size());
@@ -129,7 +133,7 @@ autograd::GradList EmbeddingBagBackward::apply(autograd::GradList&& grads) {
   const int64_t D = dim;
   if (want_weight) {
     std::vector<int64_t> order, seg;
-    group_by_row(idx, n, num_rows, padding_idx, order, seg);
+    group_by_row(idx, n, num_rows, padding_idx, bag_of.data(), order, seg);
     const int64_t U = static_cast<int64_t>(seg.size()) - 1;
     const bool sparse = sparse_target.defined();
     Tensor dest = sparse ? zeros({U, D}, g.options()) : zeros({num_rows, D}, g.options());
@@ -176,7 +180,7 @@ autograd::GradList EmbeddingBagBackward::apply(autograd::GradList&& grads) {
       T* out_p = gw.data_ptr<T>();
 #pragma omp parallel for schedule(static) if (n * D > 32768)
       for (int64_t i = 0; i < n; ++i) {
-        if (idx[i] == padding_idx) continue;
+        if (idx[i] == padding_idx || bag_of[static_cast<size_t>(i)] < 0) continue;
         const T* gb = gp + bag_of[static_cast<size_t>(i)] * D;
         const T* wr = wp + idx[i] * D;
         T acc = 0;
@@ -185,6 +189,87 @@ autograd::GradList EmbeddingBagBackward::apply(autograd::GradList&& grads) {
       }
     });
     out[1] = gw;
+  }
+  return out;
+}
+
+// ---- CUDA ------------------------------------------------------------------------------------
+// The same op with its loops on the GPU (kernels/cuda/embedding_bag.cu). The checks that read
+// values run on the host from small transfers: the index range from a device min/max, the
+// offsets (one per bag) from a copy. The row-sparse gradient groups the entries on the host
+// with the CPU's group_by_row (one copy of the ids down, the groups up); a device sort would
+// save that round trip.
+
+struct EmbeddingBagCudaBackward final : autograd::Node {
+  const char* name() const override { return "EmbeddingBagBackward"; }
+  autograd::GradList apply(autograd::GradList&& grads) override;
+
+  kernels::cuda::EmbeddingBagSaved saved;
+  int64_t num_rows = 0, dim = 0;
+  size_t weight_slot = 0;
+  Tensor sparse_target;
+};
+
+autograd::GradList EmbeddingBagCudaBackward::apply(autograd::GradList&& grads) {
+  Tensor g = grads[0].contiguous();
+  autograd::GradList out(2);
+  const int64_t n = saved.indices.numel(), D = dim;
+  if (sparse_target.defined()) {
+    Tensor host = saved.indices.cpu();
+    const int64_t* idx = host.data_ptr<int64_t>();
+    std::vector<int64_t> order, seg;
+    group_by_row(idx, n, num_rows, saved.padding_idx, nullptr, order, seg);
+    const int64_t U = static_cast<int64_t>(seg.size()) - 1;
+    std::vector<int64_t> rows(static_cast<size_t>(U));
+    for (int64_t u = 0; u < U; ++u) rows[static_cast<size_t>(u)] = idx[order[static_cast<size_t>(seg[u])]];
+    Tensor dest = zeros({U, D}, g.options());
+    if (U > 0)
+      kernels::cuda::embedding_bag_backward_rows(g, saved, tensor(order).to(g.device()), tensor(seg).to(g.device()),
+                                                 dest);
+    accumulate_sparse_grad(sparse_target, tensor(rows).to(g.device()), dest);
+  } else if (needs_input_grad(0)) {
+    Tensor dest = zeros({num_rows, D}, g.options());
+    kernels::cuda::embedding_bag_backward_dense(g, saved, dest);
+    out[0] = dest;
+  }
+  if (needs_input_grad(1)) {
+    Tensor gw = zeros({n}, g.options());
+    kernels::cuda::embedding_bag_backward_psw(g, unpack(weight_slot).contiguous(), saved, gw);
+    out[1] = gw;
+  }
+  return out;
+}
+
+Tensor embedding_bag_cuda(const Tensor& weight, const Tensor& indices, const Tensor& offsets, EmbeddingBagMode mode,
+                          const Tensor& per_sample_weights, int64_t padding_idx, bool sparse, bool include_last_offset) {
+  const int64_t V = weight.size(0), D = weight.size(1), n = indices.numel();
+  const bool has_psw = per_sample_weights.defined();
+  Tensor idx = indices.contiguous();
+  if (n > 0) {
+    auto [lo, hi] = kernels::index_min_max(idx);
+    EMBER_CHECK(lo >= 0 && hi < V, kOp, "index ", lo < 0 ? lo : hi, " out of range for weight ",
+                shape_text(weight.sizes()));
+  }
+  const int64_t B = make_bags(offsets.cpu(), n, include_last_offset).num_bags;  // checks the offsets
+  Tensor w = weight.contiguous();
+  Tensor psw = has_psw ? per_sample_weights.contiguous() : Tensor();
+  Tensor out = internal::new_tensor({B, D}, weight.dtype(), weight.device());
+  Tensor max_arg = mode == EmbeddingBagMode::Max ? internal::new_tensor({B, D}, kInt64, weight.device()) : Tensor();
+  Tensor counts = mode == EmbeddingBagMode::Mean ? internal::new_tensor({B}, kInt64, weight.device()) : Tensor();
+  Tensor bag_of = internal::new_tensor({n}, kInt64, weight.device());
+  kernels::cuda::embedding_bag_forward(w, idx, offsets.contiguous(), include_last_offset, mode, psw, padding_idx, out,
+                                       max_arg, counts, bag_of);
+  const bool weight_grad = autograd::needs_grad(weight);
+  const bool psw_grad = has_psw && autograd::needs_grad(per_sample_weights);
+  if (weight_grad || psw_grad) {
+    auto node = autograd::make_node<EmbeddingBagCudaBackward>(sparse ? Tensor() : weight,
+                                                              has_psw ? per_sample_weights : Tensor());
+    node->saved = {mode, padding_idx, idx, bag_of, has_psw ? psw.detach() : Tensor(), counts, max_arg};
+    node->num_rows = V;
+    node->dim = D;
+    if (psw_grad) node->weight_slot = node->save(weight);
+    if (sparse && weight_grad) node->sparse_target = weight;
+    autograd::set_history(out, node);
   }
   return out;
 }
@@ -207,8 +292,9 @@ Tensor embedding_bag_op(const Tensor& weight, const Tensor& indices, const Tenso
               indices.dtype(), " ", shape_text(indices.sizes()));
   EMBER_CHECK(offsets.dtype() == kInt64 && offsets.dim() == 1, kOp, "offsets must be a 1-D int64 tensor, got ",
               offsets.dtype(), " ", shape_text(offsets.sizes()));
-  EMBER_CHECK(weight.device().is_cpu() && indices.device().is_cpu() && offsets.device().is_cpu(), kOp,
-              "only CPU tensors are supported");
+  internal::check_same_device(weight, indices, kOp);
+  internal::check_same_device(weight, offsets, kOp);
+  if (per_sample_weights.defined()) internal::check_same_device(weight, per_sample_weights, kOp);
   const int64_t V = weight.size(0), D = weight.size(1), n = indices.numel();
   const bool has_psw = per_sample_weights.defined();
   if (has_psw) {
@@ -219,6 +305,9 @@ Tensor embedding_bag_op(const Tensor& weight, const Tensor& indices, const Tenso
                 kOp, "per_sample_weights must be ", weight.dtype(), " of shape [", n, "] like input, got ",
                 per_sample_weights.dtype(), " ", shape_text(per_sample_weights.sizes()));
   }
+  if (!weight.device().is_cpu())
+    return embedding_bag_cuda(weight, indices, offsets, mode, per_sample_weights, padding_idx, sparse,
+                              include_last_offset);
   Tensor idx = indices.contiguous();
   const int64_t* ip = idx.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i)
@@ -282,7 +371,7 @@ Tensor embedding_bag_op(const Tensor& weight, const Tensor& indices, const Tenso
     if (has_psw) node->psw = psw.detach();
     node->max_arg = max_arg;
     node->counts = counts;
-    node->bag_of.assign(static_cast<size_t>(n), 0);
+    node->bag_of.assign(static_cast<size_t>(n), -1);  // -1: in no bag
     for (int64_t b = 0; b < B; ++b)
       for (int64_t i = bags.start[static_cast<size_t>(b)]; i < bags.end[static_cast<size_t>(b)]; ++i)
         node->bag_of[static_cast<size_t>(i)] = b;

@@ -17,7 +17,8 @@ EmbeddingBagMode embedding_bag_mode(const std::string& mode);
 /// last bag runs to the end, or to offsets[B] with include_last_offset). Entries equal to
 /// padding_idx (>= 0) are skipped; an empty bag gives zeros. per_sample_weights [N] scale
 /// entries (sum mode only). With sparse, backward adds a row-sparse gradient to weight (see
-/// nn/sparse_grad.h) instead of a dense one. CPU only; backward is first-order only.
+/// nn/sparse_grad.h) instead of a dense one. CPU or CUDA (all operands on one device);
+/// backward is first-order only.
 Tensor embedding_bag_op(const Tensor& weight, const Tensor& indices, const Tensor& offsets, EmbeddingBagMode mode,
                         const Tensor& per_sample_weights = {}, int64_t padding_idx = -1, bool sparse = false,
                         bool include_last_offset = false);

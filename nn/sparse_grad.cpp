@@ -13,6 +13,20 @@
 
 namespace ember::nn {
 
+namespace {
+// The merge for GPU tensors (coalesce_rows: ids sorted on the host, values summed on the device).
+void merge_on_device(autograd::AutogradMeta& m, const Tensor& indices, const Tensor& values) {
+  Tensor all_idx = indices.contiguous(), all_val = values.detach();
+  if (m.sparse_grad_indices.defined()) {
+    all_idx = cat({m.sparse_grad_indices, all_idx}, 0);
+    all_val = cat({m.sparse_grad_values.to(values.dtype()), all_val}, 0);
+  }
+  auto [rows, summed] = coalesce_rows(all_idx, all_val);
+  m.sparse_grad_indices = rows;
+  m.sparse_grad_values = summed;
+}
+}  // namespace
+
 bool has_sparse_grad(const Tensor& p) {
   auto* m = autograd::maybe_meta(p);
   return m != nullptr && m->sparse_grad_indices.defined();
@@ -41,7 +55,8 @@ void accumulate_sparse_grad(const Tensor& p, const Tensor& indices, const Tensor
   // distinct (as embedding_bag's backward makes them): it is the gradient as it is.
   if (!m.sparse_grad_indices.defined()) {
     Tensor idx = indices.contiguous();
-    const int64_t* ip = idx.data_ptr<int64_t>();
+    Tensor host = idx.device().is_cpu() ? idx : idx.cpu();
+    const int64_t* ip = host.data_ptr<int64_t>();
     bool sorted_unique = true;
     for (int64_t k = 1; k < idx.numel() && sorted_unique; ++k) sorted_unique = ip[k - 1] < ip[k];
     if (sorted_unique) {
@@ -50,6 +65,7 @@ void accumulate_sparse_grad(const Tensor& p, const Tensor& indices, const Tensor
       return;
     }
   }
+  if (!values.device().is_cpu()) return merge_on_device(m, indices, values);
   // Gather old and new rows, then merge equal indices by summing (sort by index).
   std::vector<Tensor> idx_parts, val_parts;
   if (m.sparse_grad_indices.defined()) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/grad_mode.h"
+#include "kernels/cuda/optim.h"
 #include "tensor/ops.h"
 
 namespace ember::optim {
@@ -84,6 +85,25 @@ void adam_update(Optimizer& opt, const std::vector<Tensor>& params, double lr, s
     ParamState& st = opt.state(p);
     ensure_state(st, p, amsgrad);
     ++st.step;
+    if (!p.device().is_cpu()) {  // one fused kernel per parameter on the GPU
+      const double steps = static_cast<double>(st.step);
+      const double bc1 = 1 - std::pow(betas[0], steps), bc2 = 1 - std::pow(betas[1], steps);
+      kernels::cuda::AdamArgs fused{lr, betas[0], betas[1], eps, weight_decay, 0, std::sqrt(bc2), amsgrad, maximize,
+                                    decoupled};
+      if (sparse && fusable(p, {sparse->second.contiguous(), st.exp_avg, st.exp_avg_sq, st.max_exp_avg_sq})) {
+        fused.step_size = lr * std::sqrt(bc2) / bc1;
+        kernels::cuda::adam_sparse_step(p, sparse->first.contiguous(), sparse->second.contiguous(), st.exp_avg,
+                                        st.exp_avg_sq, st.max_exp_avg_sq, fused);
+        bump_version(p);
+        continue;
+      }
+      if (!sparse && fusable(p, {p.grad(), st.exp_avg, st.exp_avg_sq, st.max_exp_avg_sq})) {
+        fused.step_size = lr / bc1;
+        kernels::cuda::adam_step(p, p.grad(), st.exp_avg, st.exp_avg_sq, st.max_exp_avg_sq, fused);
+        bump_version(p);
+        continue;
+      }
+    }
     if (sparse) {
       sparse_update(p, st, sparse->first, sparse->second, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled);
       continue;

@@ -7,7 +7,10 @@
 
 #include "autograd/autograd_meta.h"
 #include "autograd/grad_mode.h"
+#include "kernels/kernels.h"
 #include "tensor/ops.h"
+#include "tensor/storage.h"
+#include "tensor/tensor_impl.h"
 
 namespace ember::optim {
 
@@ -175,17 +178,17 @@ std::optional<std::pair<Tensor, Tensor>> coalesced_sparse_grad(const Tensor& p) 
     sorted_unique = sorted_unique && (k == 0 || raw[k - 1] < raw[k]);
   }
   if (sorted_unique) return std::make_pair(idx, val.to(p.dtype()));  // the usual case: nothing to merge
-  std::vector<int64_t> unique(raw, raw + n);
-  std::sort(unique.begin(), unique.end());
-  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-  std::vector<int64_t> position(static_cast<size_t>(n));
-  for (int64_t k = 0; k < n; ++k)
-    position[static_cast<size_t>(k)] = std::lower_bound(unique.begin(), unique.end(), raw[k]) - unique.begin();
-  Shape rows_shape = val.sizes();
-  rows_shape[0] = static_cast<int64_t>(unique.size());
-  Tensor summed = index_add(zeros(rows_shape, p.options()), 0, tensor(position).to(p.device()), val.to(p.dtype()));
-  return std::make_pair(tensor(unique).to(p.device()), summed);
+  return coalesce_rows(idx, val.to(p.dtype()));
 }
+
+bool fusable(const Tensor& p, std::initializer_list<Tensor> with) {
+  if (!kernels::kWithCuda || p.device().is_cpu() || !p.is_contiguous() || !p.is_floating_point()) return false;
+  for (const Tensor& t : with)
+    if (t.defined() && (t.device() != p.device() || t.dtype() != p.dtype() || !t.is_contiguous())) return false;
+  return true;
+}
+
+void bump_version(const Tensor& p) { p.impl()->storage->bump_version(); }
 
 void write_rows(Tensor& p, const Tensor& indices, const Tensor& rows) {
   NoGradGuard no_grad;

@@ -2,6 +2,7 @@
 // Optimizer: the base of SGD, Adam and AdamW. It owns the parameter groups (each with its own
 // options) and the per-parameter state, and saves both so that training can resume exactly.
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -119,6 +120,12 @@ namespace detail {
 std::optional<std::pair<Tensor, Tensor>> coalesced_sparse_grad(const Tensor& p);
 /// Writes rows[k] into p's row indices[k] in place (p keeps its storage).
 void write_rows(Tensor& p, const Tensor& indices, const Tensor& rows);
+/// True when p's update can run as one fused CUDA kernel (kernels/cuda/optim.h): p is on the
+/// GPU and contiguous, and so is every defined tensor of `with`, in p's dtype and device.
+/// Always false on the CPU, whose steps stay the op chains that match PyTorch bit for bit.
+bool fusable(const Tensor& p, std::initializer_list<Tensor> with);
+/// Marks p as changed in place (by a fused kernel), as in-place ops do.
+void bump_version(const Tensor& p);
 }  // namespace detail
 
 }  // namespace ember::optim

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/grad_mode.h"
+#include "kernels/cuda/optim.h"
 #include "tensor/ops.h"
 
 namespace ember::optim {
@@ -17,6 +18,9 @@ void check_options(const SGDOptions& o) {
   EMBER_CHECK(o.weight_decay >= 0, "SGD", "Invalid weight_decay value: ", o.weight_decay);
   EMBER_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "SGD",
               "Nesterov momentum requires a momentum and zero dampening");
+}
+kernels::cuda::SgdArgs fused_args(const SGDOptions& o, bool first) {
+  return {o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, o.maximize, first};
 }
 }  // namespace
 
@@ -34,6 +38,14 @@ void SGD::step() {
         auto& [rows, values] = *sparse;
         ParamState& st = state(p);
         ++st.step;
+        if (detail::fusable(p, {values.contiguous()})) {
+          const bool first = o.momentum != 0 && !st.momentum_buffer.defined();
+          if (first) st.momentum_buffer = zeros_like(p);
+          kernels::cuda::sgd_sparse_step(p, rows.contiguous(), values.contiguous(), st.momentum_buffer,
+                                         fused_args(o, first));
+          detail::bump_version(p);
+          continue;
+        }
         Tensor g = o.maximize ? values.neg() : values;
         Tensor p_rows = p.index_select(0, rows);
         if (o.weight_decay != 0) g = g.add(p_rows, o.weight_decay);
@@ -57,6 +69,13 @@ void SGD::step() {
       if (!p.grad().defined()) continue;
       ParamState& st = state(p);
       ++st.step;
+      if (detail::fusable(p, {p.grad(), st.momentum_buffer})) {
+        const bool first = o.momentum != 0 && !st.momentum_buffer.defined();
+        if (first) st.momentum_buffer = empty_like(p);
+        kernels::cuda::sgd_step(p, p.grad(), st.momentum_buffer, fused_args(o, first));
+        detail::bump_version(p);
+        continue;
+      }
       Tensor g = o.maximize ? p.grad().neg() : p.grad();
       if (o.weight_decay != 0) g = g.add(p, o.weight_decay);
       if (o.momentum != 0) {

@@ -25,7 +25,7 @@ int64_t nonempty_size(const Tensor& t, int64_t d) { return t.dim() == 0 ? 1 : t.
 // A value of index outside [0, size), if there is one (the smallest or the largest value).
 std::optional<int64_t> bad_index(const Tensor& index, int64_t size) {
   if (index.numel() == 0) return std::nullopt;
-  auto [lo, hi] = kernels::cpu::index_min_max(index);
+  auto [lo, hi] = kernels::index_min_max(index);
   if (lo < 0) return lo;
   if (hi >= size) return hi;
   return std::nullopt;
@@ -99,7 +99,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Shape shape = x.sizes();
   if (x.dim() > 0) shape[d] = n;
   Tensor out = internal::new_tensor(shape, x.dtype(), x.device());
-  if (out.numel() > 0) kernels::cpu::index_select(x, d, index, out);
+  if (out.numel() > 0) kernels::index_select(x, d, index, out);
   if (x.is_floating_point() && autograd::needs_grad(x)) {
     auto node = autograd::make_node<autograd::IndexSelectBackward>(x);
     node->dim = d;
@@ -129,7 +129,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
                 nonempty_size(x, d));
   }
   Tensor out = internal::new_tensor(index.sizes(), x.dtype(), x.device());
-  if (out.numel() > 0) kernels::cpu::gather(x, d, index, out);
+  if (out.numel() > 0) kernels::gather(x, d, index, out);
   if (x.is_floating_point() && autograd::needs_grad(x)) {
     auto node = autograd::make_node<autograd::GatherBackward>(x);
     node->dim = d;
@@ -166,7 +166,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
                 nonempty_size(x, d));
   }
   Tensor out = copy_of(x);
-  if (index.numel() > 0) kernels::cpu::scatter_add(out, d, index, src);
+  if (index.numel() > 0) kernels::scatter_add(out, d, index, src);
   if (x.is_floating_point() && autograd::needs_grad(x, src)) {
     auto node = autograd::make_node<autograd::ScatterAddBackward>(x, src);
     node->dim = d;
@@ -180,7 +180,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source) {
   const int64_t d = check_index_source(x, dim, index, source, "index_add");
   Tensor out = copy_of(x);
-  if (source.numel() > 0) kernels::cpu::index_add(out, d, index, source);
+  if (source.numel() > 0) kernels::index_add(out, d, index, source);
   if (x.is_floating_point() && autograd::needs_grad(x, source)) {
     auto node = autograd::make_node<autograd::IndexAddBackward>(x, source);
     node->dim = d;
@@ -276,7 +276,7 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
     shape.push_back(num_classes);
     return zeros(shape, TensorOptions(kInt64).device(indices.device()));
   }
-  auto [lo, hi] = kernels::cpu::index_min_max(indices);
+  auto [lo, hi] = kernels::index_min_max(indices);
   EMBER_CHECK(lo >= 0, "one_hot", "Class values must be non-negative.");
   if (num_classes == -1) num_classes = hi + 1;
   EMBER_CHECK(num_classes > hi, "one_hot", "Class values must be smaller than num_classes.");
@@ -290,7 +290,7 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
   Tensor index = internal::alias(indices, index_shape, index_strides, indices.storage_offset());
   Tensor one = internal::broadcast_to(scalar_tensor(int64_t{1}, TensorOptions(kInt64).device(indices.device())),
                                       index_shape);
-  kernels::cpu::scatter_add(out, out.dim() - 1, index, one);
+  kernels::scatter_add(out, out.dim() - 1, index, one);
   return out;
 }
 
@@ -355,7 +355,7 @@ Tensor& index_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& so
   autograd::check_inplace(x, "index_add_");
   EMBER_CHECK(!autograd::needs_grad(x, source), "index_add_",
               "index_add_ is not recorded by autograd; use index_add, or call it under NoGradGuard");
-  if (source.numel() > 0) kernels::cpu::index_add(x, d, index, source);
+  if (source.numel() > 0) kernels::index_add(x, d, index, source);
   x.impl()->storage->bump_version();
   return x;
 }
@@ -365,9 +365,31 @@ Tensor& index_copy_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& s
   autograd::check_inplace(x, "index_copy_");
   EMBER_CHECK(!autograd::needs_grad(x, source), "index_copy_",
               "index_copy_ is not recorded by autograd; call it under NoGradGuard");
-  if (source.numel() > 0) kernels::cpu::index_copy(x, d, index, source);
+  if (source.numel() > 0) kernels::index_copy(x, d, index, source);
   x.impl()->storage->bump_version();
   return x;
+}
+
+std::pair<Tensor, Tensor> coalesce_rows(const Tensor& indices, const Tensor& values) {
+  EMBER_CHECK(indices.dim() == 1 && indices.dtype() == kInt64 && values.dim() >= 1 && values.size(0) == indices.size(0),
+              "coalesce_rows", "expected int64 indices [n] and values [n, ...], got ", shape_text(indices.sizes()), " ",
+              dtype_name(indices.dtype()), " and ", shape_text(values.sizes()));
+  // The ids (few next to the values) are sorted on the host; the values are summed where they
+  // live by index_add into their rows among the distinct ids.
+  Tensor host = indices.cpu().contiguous();
+  const int64_t* raw = host.data_ptr<int64_t>();
+  const int64_t n = host.numel();
+  std::vector<int64_t> unique(raw, raw + n);
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  std::vector<int64_t> position(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k)
+    position[static_cast<size_t>(k)] = std::lower_bound(unique.begin(), unique.end(), raw[k]) - unique.begin();
+  Shape rows_shape = values.sizes();
+  rows_shape[0] = static_cast<int64_t>(unique.size());
+  Tensor v = values.detach();
+  Tensor summed = index_add(zeros(rows_shape, v.options()), 0, tensor(position).to(v.device()), v);
+  return {tensor(unique).to(v.device()), summed};
 }
 
 }  // namespace ember

@@ -1,4 +1,5 @@
 #pragma once
+#include <utility>
 // Indexing and joining.
 #include <vector>
 
@@ -14,6 +15,9 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 /// A copy of x with source rows added at index along dim (torch.index_add).
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);
+/// Sums the rows of values [n, ...] that share an index of indices [n]: returns the sorted
+/// distinct indices and their summed rows (a row-sparse tensor's coalesce). No autograd.
+std::pair<Tensor, Tensor> coalesce_rows(const Tensor& indices, const Tensor& values);
 /// In place: x.select(dim, index[i]) += source.select(dim, i). Not recorded by autograd
 /// (for optimizer updates under NoGradGuard).
 Tensor& index_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);

@@ -16,15 +16,14 @@ std::atomic<uint64_t> g_offset{0};
 
 uint64_t reserve(uint64_t n) { return g_offset.fetch_add(n); }
 
-// Numbers for a CUDA tensor are drawn on the CPU and copied over: the GPU then gets the very
-// values the CPU would, which keeps runs comparable across devices (a GPU generator is for a
-// later change).
+// Numbers for a CUDA tensor are drawn on the GPU with the CPU's formula (kernels/cuda/random.cu):
+// the same seed gives the same uniform numbers on either device (dropout masks included), and
+// normal ones equal to rounding, so runs stay comparable across devices.
 Tensor random_tensor(const Shape& sizes, const TensorOptions& o, bool normal, const char* op) {
   EMBER_CHECK(is_floating_point(o.dtype()), op, "\"", op, "\" not implemented for '", dtype_name(o.dtype()), "'");
-  Tensor t = empty(sizes, o.requires_grad(false).device(Device(kCPU)));
+  Tensor t = empty(sizes, o.requires_grad(false));
   uint64_t n = static_cast<uint64_t>(t.numel());
-  kernels::cpu::random(t, normal, g_seed.load(), reserve(normal ? 2 * n : n));
-  if (!o.device().is_cpu()) t = t.to(o.device());
+  kernels::random(t, normal, g_seed.load(), reserve(normal ? 2 * n : n));
   if (o.requires_grad()) t.requires_grad_(true);
   return t;
 }

@@ -545,3 +545,15 @@ TEST_CASE("index: large inputs give the same result on every thread count") {
   for_each_index(gidx.sizes(), [&](const Shape& i) { want[{static_cast<int64_t>(ri[i]), i[1]}] += rs[i]; });
   CHECK(serial[5] == want.v);
 }
+
+TEST_CASE("index: coalesce_rows sums the rows that share an index, sorted") {
+  Tensor idx = tensor(std::vector<int64_t>{5, 1, 5, 3, 1, 5});
+  Tensor val = tensor(std::vector<double>{1, 10, 2, 100, 20, 4}).view({6, 1}).expand({6, 2}).contiguous();
+  auto [rows, summed] = coalesce_rows(idx, val);
+  CHECK(test::values(rows) == std::vector<double>{1, 3, 5});
+  CHECK(test::values(summed) == std::vector<double>{30, 30, 100, 100, 7, 7});
+  auto [none, empty_sum] = coalesce_rows(tensor(std::vector<int64_t>{}), zeros({0, 3}));
+  CHECK(none.numel() == 0);
+  CHECK(empty_sum.sizes() == Shape{0, 3});
+  CHECK(test::error_of([] { coalesce_rows(zeros({2}), zeros({2, 1})); }).find("[coalesce_rows]") == 0);
+}

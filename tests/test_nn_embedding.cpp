@@ -135,6 +135,25 @@ TEST_CASE("nn embedding: sparse EmbeddingBag gradient equals the dense one") {
   CHECK(nn::has_sparse_grad(sp.weight));
 }
 
+TEST_CASE("nn embedding: entries after the last offset get no gradient (include_last_offset)") {
+  manual_seed(2);
+  Tensor input = ids({1, 2, 3, 4, 5});
+  Tensor offsets = ids({0, 2, 3});  // bags [0, 2) and [2, 3); ids 4 and 5 are in no bag
+  for (bool sparse : {false, true}) {
+    CAPTURE(sparse);
+    nn::EmbeddingBag bag(6, 2, "sum", sparse, std::nullopt, /*include_last_offset=*/true);
+    Tensor psw = ones({5}).requires_grad_(true);
+    (bag(input, offsets, psw) * randn({2, 2})).sum().backward();
+    Tensor g = sparse ? nn::sparse_grad_to_dense(bag.weight) : bag.weight.grad();
+    CHECK(equal(g.select(0, 4), zeros({2})));
+    CHECK(equal(g.select(0, 5), zeros({2})));
+    CHECK(!equal(g.select(0, 1), zeros({2})));
+    CHECK(psw.grad().select(0, 3).item<float>() == 0.0f);
+    CHECK(psw.grad().select(0, 4).item<float>() == 0.0f);
+    if (sparse) CHECK(nn::sparse_grad(bag.weight).first.numel() == 3);  // rows 1, 2, 3 only
+  }
+}
+
 TEST_CASE("nn embedding: a large table groups rows by radix sort; from_pretrained") {
   // 300,000 rows for 40 entries: the radix-sort path (two 11-bit passes), not the counting sort.
   manual_seed(4);

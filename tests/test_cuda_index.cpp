@@ -1,0 +1,258 @@
+// CUDA: the index ops, embedding_bag, dropout's generator and the fused optimizer steps,
+// every GPU result compared with the CPU's on the same inputs (random, transposed, duplicate
+// indices, empty). Without a GPU each GPU case prints "skipped: no CUDA device ..." and
+// returns: it has checked nothing. The checks that throw before touching the device run
+// everywhere (fake_cuda, as in tests/test_cuda.cpp).
+#include <memory>
+#include <string>
+
+#include "nn/embedding_bag_op.h"
+#include "nn/functional.h"
+#include "nn/sparse_grad.h"
+#include "optim/optim.h"
+#include "cuda_test_util.h"
+
+using namespace ember;
+using test::fake_cuda, test::host_values, test::kGpu, test::skip_without_gpu, test::str;
+
+namespace {
+
+/// Same sizes, dtype and values (within tol; exact for integers), the GPU's on the GPU.
+void check_same(const Tensor& gpu, const Tensor& cpu, const std::string& what, double tol = -1) {
+  INFO(what);
+  REQUIRE(gpu.defined());
+  REQUIRE(cpu.defined());
+  CHECK(gpu.device() == kGpu);
+  REQUIRE(gpu.sizes() == cpu.sizes());
+  REQUIRE(gpu.dtype() == cpu.dtype());
+  if (tol < 0) tol = cpu.dtype() == kFloat32 ? 1e-5 : (cpu.dtype() == kFloat64 ? 1e-12 : 0);
+  test::check_close(test::values(gpu.cpu()), test::values(cpu), tol, tol, what);
+}
+
+/// Random int64 values in [0, hi) of the given shape (repeats likely when hi is small).
+Tensor random_index(const Shape& shape, int64_t hi) { return randint(0, hi, shape, TensorOptions(kInt64)); }
+
+/// x and a GPU copy laid out the same way: contiguous, or a transposed view of a copy.
+std::pair<Tensor, Tensor> both(const Tensor& x, bool transposed) {
+  if (!transposed || x.dim() < 2) return {x, x.to(kGpu)};
+  Tensor t = x.transpose(0, 1).contiguous();
+  return {t.transpose(0, 1), t.to(kGpu).transpose(0, 1)};
+}
+
+}  // namespace
+
+TEST_CASE("cuda index: errors that need no GPU") {
+  Tensor x = fake_cuda({4, 3});
+  CHECK(test::contains(test::error_of([&] { (void)index_select(x, 0, fake_cuda({2}, kFloat32)); }), "[index_select]"));
+  CHECK(test::contains(test::error_of([&] { (void)index_select(x, 0, tensor({0, 1})); }), "[index_select]"));
+  CHECK(test::contains(test::error_of([&] { (void)gather(x, 0, tensor({0, 1})); }), "[gather]"));
+  CHECK(test::contains(test::error_of([&] { (void)nn::embedding_bag_op(x, tensor({0, 1}), tensor({0}),
+                                                                         nn::EmbeddingBagMode::Sum); }),
+                       "[embedding_bag]"));
+}
+
+TEST_CASE("cuda index: index_select, gather, scatter_add, index_add, index_copy_ match the CPU") {
+  if (skip_without_gpu("the index op comparisons")) return;
+  for (ScalarType dt : {kFloat32, kFloat64, kInt64, kBool}) {
+    for (bool tr : {false, true}) {
+      Tensor base = dt == kBool ? test::uniform({6, 5}, 0, 1) > 0.5 : test::uniform({6, 5}, -3, 3, dt);
+      auto [x, gx] = both(base, tr);
+      std::string what = std::string(dtype_name(dt)) + (tr ? " transposed" : " contiguous");
+      for (int64_t d : {0, 1}) {
+        Tensor idx = random_index({7}, x.size(d));  // more entries than rows: repeats
+        check_same(index_select(gx, d, idx.to(kGpu)), index_select(x, d, idx), "index_select " + what);
+        Tensor empty_idx = zeros({0}, kInt64);
+        check_same(index_select(gx, d, empty_idx.to(kGpu)), index_select(x, d, empty_idx), "index_select empty");
+        Shape gs = x.sizes();
+        gs[static_cast<size_t>(d)] = 4;
+        Tensor gidx = random_index(gs, x.size(d));
+        check_same(gather(gx, d, gidx.to(kGpu)), gather(x, d, gidx), "gather " + what);
+        Tensor src = dt == kBool ? test::uniform(gs, 0, 1) > 0.5 : test::uniform(gs, -2, 2, dt);
+        check_same(scatter_add(gx, d, gidx.to(kGpu), src.to(kGpu)), scatter_add(x, d, gidx, src),
+                   "scatter_add " + what);
+        Shape ss = x.sizes();
+        ss[static_cast<size_t>(d)] = 7;
+        Tensor source = dt == kBool ? test::uniform(ss, 0, 1) > 0.5 : test::uniform(ss, -2, 2, dt);
+        check_same(index_add(gx, d, idx.to(kGpu), source.to(kGpu)), index_add(x, d, idx, source), "index_add " + what);
+        // index_copy_ with distinct indices (with repeats the GPU keeps any one of them).
+        Tensor perm = randperm(x.size(d)).narrow(0, 0, 3);
+        Tensor rows = source.narrow(d, 0, 3);
+        Tensor cx = x.clone(), cg = gx.clone();
+        index_copy_(cx, d, perm, rows);
+        index_copy_(cg, d, perm.to(kGpu), rows.to(kGpu));
+        check_same(cg, cx, "index_copy_ " + what);
+        index_add_(cx, d, idx, source);
+        index_add_(cg, d, idx.to(kGpu), source.to(kGpu));
+        check_same(cg, cx, "index_add_ " + what);
+      }
+    }
+  }
+  Tensor s = scalar_tensor(2.5), zero = tensor({0});
+  check_same(index_select(s.to(kGpu), 0, zero.to(kGpu)), index_select(s, 0, zero), "index_select of a 0-d tensor");
+  Tensor labels = tensor({3, 0, 2, 3}).view({2, 2});
+  check_same(one_hot(labels.to(kGpu)), one_hot(labels), "one_hot");
+  check_same(one_hot(labels.to(kGpu), 6), one_hot(labels, 6), "one_hot with num_classes");
+}
+
+TEST_CASE("cuda index: gradients match the CPU") {
+  if (skip_without_gpu("the index gradients")) return;
+  Tensor x = test::uniform({6, 5}, -1, 1), src = test::uniform({4, 5}, -1, 1);
+  Tensor idx = random_index({7}, 6), gidx = random_index({4, 5}, 6);
+  Tensor u1 = test::uniform({7, 5}, -1, 1), u2 = test::uniform({4, 5}, -1, 1);
+  auto run = [&](Device dev) {
+    Tensor a = x.to(dev).requires_grad_(true), b = src.to(dev).requires_grad_(true);
+    Tensor i = idx.to(dev), gi = gidx.to(dev), w1 = u1.to(dev), w2 = u2.to(dev);
+    Tensor y1 = index_select(a, 0, i), y2 = gather(a, 0, gi), y3 = scatter_add(a, 0, gi, b);
+    Tensor y4 = index_add(a, 0, i, index_select(b, 0, tensor({0, 1, 2, 3, 0, 1, 2}).to(dev)));
+    y1.backward(w1);
+    y2.backward(w2);
+    y3.backward(ones({6, 5}, TensorOptions(kFloat64).device(dev)));
+    y4.backward(full({6, 5}, 0.5, TensorOptions(kFloat64).device(dev)));
+    return std::make_pair(a.grad(), b.grad());
+  };
+  auto [ac, bc] = run(Device(kCPU));
+  auto [ag, bg] = run(kGpu);
+  check_same(ag, ac, "d/dx of index_select + gather + scatter_add + index_add");
+  check_same(bg, bc, "d/dsrc of scatter_add + index_add");
+}
+
+TEST_CASE("cuda index: bad indices are clear errors") {
+  if (skip_without_gpu("the index range checks")) return;
+  Tensor x = ones({4, 3}, TensorOptions(kFloat32).device(kGpu));
+  CHECK(test::contains(test::error_of([&] { (void)index_select(x, 0, tensor({0, 4}).to(kGpu)); }),
+                       "index out of range"));
+  CHECK(test::contains(test::error_of([&] { (void)index_select(x, 1, tensor({-1}).to(kGpu)); }),
+                       "index out of range"));
+  CHECK(test::contains(test::error_of([&] { (void)gather(x, 0, tensor({0, 9, 1}).view({1, 3}).to(kGpu)); }),
+                       "index 9 is out of bounds"));
+  CHECK(test::contains(test::error_of([&] { (void)scatter_add(x, 1, tensor({5}).view({1, 1}).to(kGpu), x); }),
+                       "out of bounds"));
+  CHECK(test::contains(test::error_of([&] { (void)one_hot(tensor({-2}).to(kGpu)); }), "[one_hot]"));
+  CHECK(test::contains(test::error_of([&] { (void)nn::embedding_bag_op(x, tensor({0, 7}).to(kGpu),
+                                                                         tensor({0}).to(kGpu),
+                                                                         nn::EmbeddingBagMode::Sum); }),
+                       "index 7 out of range"));
+  cuda::synchronize();  // nothing faulted on the device
+  CHECK(index_select(x, 0, tensor({3}).to(kGpu)).cpu().sum().item<float>() == 3.0f);
+}
+
+TEST_CASE("cuda index: embedding_bag forward and backward match the CPU") {
+  if (skip_without_gpu("the embedding_bag comparisons")) return;
+  const int64_t V = 13, D = 37, N = 40;
+  for (auto mode : {nn::EmbeddingBagMode::Sum, nn::EmbeddingBagMode::Mean, nn::EmbeddingBagMode::Max}) {
+    for (bool psw_on : {false, true}) {
+      if (psw_on && mode != nn::EmbeddingBagMode::Sum) continue;
+      for (int64_t pad : {int64_t{-1}, int64_t{2}}) {
+        for (bool last : {false, true}) {
+          for (bool sparse : {false, true}) {
+            std::string what = "mode " + std::to_string(static_cast<int>(mode)) + (psw_on ? " psw" : "") +
+                               " pad " + std::to_string(pad) + (last ? " include_last" : "") +
+                               (sparse ? " sparse" : " dense");
+            Tensor weight = test::uniform({V, D}, -1, 1);
+            Tensor idx = random_index({N}, V);  // repeats across and within bags
+            // Bags of sizes 0, 5, 1, 0, 20, then the rest (an empty bag in the middle and one at the start).
+            std::vector<int64_t> off = {0, 0, 5, 6, 6, 26};
+            if (last) off.push_back(N);
+            Tensor offsets = tensor(off);
+            Tensor psw = psw_on ? test::uniform({N}, -1, 1) : Tensor();
+            auto run = [&](Device dev) {
+              Tensor w = weight.to(dev).requires_grad_(true);
+              Tensor p = psw_on ? psw.to(dev).requires_grad_(true) : Tensor();
+              Tensor out = nn::embedding_bag_op(w, idx.to(dev), offsets.to(dev), mode, p, pad, sparse, last);
+              Tensor go = test::uniform(out.sizes(), -1, 1);
+              out.backward(go.to(dev));
+              Tensor gw = sparse ? nn::sparse_grad_to_dense(w) : w.grad();
+              return std::make_tuple(out, gw, psw_on ? p.grad() : Tensor());
+            };
+            manual_seed(5);
+            auto [oc, wc, pc] = run(Device(kCPU));
+            manual_seed(5);
+            auto [og, wg, pg] = run(kGpu);
+            check_same(og, oc, "forward " + what);
+            check_same(wg, wc, "weight grad " + what);
+            if (psw_on) check_same(pg, pc, "per_sample_weights grad " + what);
+          }
+        }
+      }
+    }
+  }
+  // A second backward adds into the row-sparse gradient (the merge on the device).
+  Tensor w = test::uniform({V, D}, -1, 1).to(kGpu).requires_grad_(true);
+  Tensor wc = w.detach().cpu().requires_grad_(true);
+  Tensor ids = tensor({4, 1, 4, 9}), offs = tensor({0, 2});
+  for (int k = 0; k < 2; ++k) {
+    nn::embedding_bag_op(w, (ids + k).to(kGpu), offs.to(kGpu), nn::EmbeddingBagMode::Sum, {}, -1, true)
+        .backward(ones({2, D}, TensorOptions(kFloat64).device(kGpu)));
+    nn::embedding_bag_op(wc, ids + k, offs, nn::EmbeddingBagMode::Sum, {}, -1, true).backward(ones({2, D}, kFloat64));
+  }
+  check_same(nn::sparse_grad(w).first, nn::sparse_grad(wc).first, "merged sparse rows");
+  check_same(nn::sparse_grad(w).second, nn::sparse_grad(wc).second, "merged sparse values");
+}
+
+TEST_CASE("cuda index: dropout masks and uniform numbers equal the CPU's for a seed") {
+  if (skip_without_gpu("the generator checks")) return;
+  for (ScalarType dt : {kFloat32, kFloat64}) {
+    manual_seed(123);
+    Tensor c = rand({1000, 3}, dt);
+    manual_seed(123);
+    Tensor g = rand({1000, 3}, TensorOptions(dt).device(kGpu));
+    check_same(g, c, "rand", 0);
+    Tensor x = test::uniform({64, 33}, -1, 1, dt);
+    manual_seed(9);
+    Tensor yc = nn::functional::dropout(x, 0.3, true);
+    manual_seed(9);
+    Tensor yg = nn::functional::dropout(x.to(kGpu), 0.3, true);
+    check_same(yg, yc, "dropout", 0);
+  }
+  manual_seed(4);
+  Tensor nc = randn({500});
+  manual_seed(4);
+  check_same(randn({500}, TensorOptions(kFloat32).device(kGpu)), nc, "randn (to rounding)");
+}
+
+TEST_CASE("cuda index: fused optimizer steps match the CPU's") {
+  if (skip_without_gpu("the optimizer comparisons")) return;
+  using MakeOpt = std::function<std::unique_ptr<optim::Optimizer>(std::vector<Tensor>)>;
+  const std::vector<std::pair<std::string, MakeOpt>> opts = {
+      {"sgd", [](std::vector<Tensor> p) { return std::make_unique<optim::SGD>(p, optim::SGDOptions{0.1}); }},
+      {"sgd momentum nesterov wd",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<optim::SGD>(p, optim::SGDOptions{0.05, 0.9, 0, 1e-2, true});
+       }},
+      {"sgd momentum dampening",
+       [](std::vector<Tensor> p) { return std::make_unique<optim::SGD>(p, optim::SGDOptions{0.05, 0.9, 0.1}); }},
+      {"adam", [](std::vector<Tensor> p) { return std::make_unique<optim::Adam>(p, optim::AdamOptions{1e-2}); }},
+      {"adam amsgrad wd",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<optim::Adam>(p, optim::AdamOptions{1e-2, {0.9, 0.99}, 1e-8, 1e-2, true});
+       }},
+      {"adamw", [](std::vector<Tensor> p) { return std::make_unique<optim::AdamW>(p, optim::AdamWOptions{1e-2}); }},
+  };
+  for (const auto& [name, make] : opts) {
+    for (bool sparse : {false, true}) {
+      for (ScalarType dt : {kFloat32, kFloat64}) {
+        std::string what = name + (sparse ? " sparse " : " dense ") + dtype_name(dt);
+        Tensor init = test::uniform({9, 4}, -1, 1, dt);
+        Tensor pc = init.clone().requires_grad_(true), pg = init.to(kGpu).requires_grad_(true);
+        auto oc = make({pc}), og = make({pg});
+        for (int step = 0; step < 4; ++step) {
+          oc->zero_grad();
+          og->zero_grad();
+          Tensor g = test::uniform({9, 4}, -1, 1, dt);
+          if (sparse) {
+            Tensor rows = step % 2 ? tensor({1, 4, 8}) : tensor({0, 4});
+            Tensor vals = g.narrow(0, 0, rows.numel()).contiguous();
+            nn::accumulate_sparse_grad(pc, rows, vals);
+            nn::accumulate_sparse_grad(pg, rows.to(kGpu), vals.to(kGpu));
+          } else {
+            pc.set_grad(g);
+            pg.set_grad(g.to(kGpu));
+          }
+          oc->step();
+          og->step();
+        }
+        check_same(pg.detach(), pc.detach(), what, dt == kFloat32 ? 1e-5 : 1e-12);
+      }
+    }
+  }
+}
