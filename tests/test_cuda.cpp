@@ -437,3 +437,24 @@ TEST_CASE("cuda: factories, item, printing and autograd on the GPU") {
   // Reductions run on the GPU as well (tests/test_cuda_ops.cpp compares them in depth).
   check_same(gx.detach().sum(), x.detach().sum(), "sum on the GPU");
 }
+
+TEST_CASE("cuda: elementwise kernels index past 2^31 elements (64-bit offsets)") {
+  if (skip_without_gpu("the 64-bit offset checks")) return;
+  // 3 GiB of bools: the contiguous kernel fills more than 2^31 elements, and a strided view
+  // whose last element lies 2^31 + 2^29 elements in makes map.cuh take its int64 path.
+  const int64_t half = int64_t{1} << 29;
+  {
+    Tensor big = zeros({3, 2 * half}, TensorOptions(kBool).device(kGpu));
+    Tensor view = big.slice(1, 0, std::nullopt, half);  // [3, 2], strides [2^30, 2^29]
+    view.fill_(true);
+    CHECK(test::values(view.cpu()) == std::vector<double>(6, 1.0));
+    CHECK(!big[2][half + 1].item<bool>());  // a neighbour of the last written element
+    CHECK(big[2][half].item<bool>());
+    Tensor flipped = logical_not(view);  // reads through the int64 path, writes a small tensor
+    CHECK(test::values(flipped.cpu()) == std::vector<double>(6, 0.0));
+    view.copy_(tensor(std::vector<bool>{true, false}));  // a broadcast row, across devices
+    CHECK(test::values(view.cpu()) == std::vector<double>{1, 0, 1, 0, 1, 0});
+    CHECK(!big[2][half].item<bool>());
+  }
+  cuda::empty_cache();  // hand the 3 GiB back
+}

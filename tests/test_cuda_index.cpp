@@ -227,6 +227,24 @@ TEST_CASE("cuda index: fused optimizer steps match the CPU's") {
          return std::make_unique<optim::Adam>(p, optim::AdamOptions{1e-2, {0.9, 0.99}, 1e-8, 1e-2, true});
        }},
       {"adamw", [](std::vector<Tensor> p) { return std::make_unique<optim::AdamW>(p, optim::AdamWOptions{1e-2}); }},
+      // The fused kernels' remaining branches: maximize, weight decay with dampening, AdamW's
+      // decoupled decay with amsgrad, and beta1 < 0.5 (the CPU's lerp takes its other formula).
+      {"sgd maximize wd dampening momentum",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<optim::SGD>(p, optim::SGDOptions{0.05, 0.8, 0.3, 1e-2, false, true});
+       }},
+      {"sgd maximize nesterov",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<optim::SGD>(p, optim::SGDOptions{0.05, 0.9, 0, 0, true, true});
+       }},
+      {"adam maximize amsgrad beta1 0.3",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<optim::Adam>(p, optim::AdamOptions{1e-2, {0.3, 0.9}, 1e-6, 0, true, true});
+       }},
+      {"adamw amsgrad wd maximize",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<optim::AdamW>(p, optim::AdamWOptions{1e-2, {0.9, 0.99}, 1e-8, 0.1, true, true});
+       }},
   };
   for (const auto& [name, make] : opts) {
     for (bool sparse : {false, true}) {

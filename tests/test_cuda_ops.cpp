@@ -242,6 +242,31 @@ TEST_CASE("cuda ops: softmax and log_softmax match the CPU over every dim") {
   }
 }
 
+TEST_CASE("cuda ops: softmax with -inf masks, fully masked rows, +inf and NaN matches the CPU") {
+  if (skip_without_gpu("the masked softmax comparisons")) return;
+  // Attention masks put -inf in rows; a fully masked row is NaN (as in PyTorch), +inf or NaN
+  // anywhere makes the row NaN. One row of each kind, at a width for each GPU path: warp per
+  // row (7, 700), block per row with the row in registers (3000), the online pass (9000).
+  const double inf = INFINITY;
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    for (int64_t cols : {7, 700, 3000, 9000}) {
+      Tensor x = test::uniform({5, cols}, -4, 4, kFloat64);
+      for (int64_t c = 0; c < cols; c += 3) x[0][c].fill_(-inf);  // partly masked, first element too
+      x[1].fill_(-inf);                                           // fully masked
+      x[2][cols - 1].fill_(inf);
+      x[3][cols / 2].fill_(NAN);
+      for (int64_t c = 1; c < cols; c += 2) x[4][c].fill_(-inf);  // masked except the even columns
+      x = x.to(dt);
+      for (int64_t dim : {1, 0}) {
+        const std::string what = std::string(dtype_name(dt)) + " cols " + std::to_string(cols) + " dim " +
+                                 std::to_string(dim);
+        check_same(softmax(x.to(kGpu), dim), softmax(x, dim), tolerance(dt), "softmax " + what);
+        check_same(log_softmax(x.to(kGpu), dim), log_softmax(x, dim), tolerance(dt), "log_softmax " + what);
+      }
+    }
+  }
+}
+
 TEST_CASE("cuda ops: matrix products match the CPU, forward and backward") {
   if (skip_without_gpu("the matmul comparisons")) return;
   for (ScalarType dt : {kFloat64, kFloat32}) {

@@ -241,9 +241,11 @@ bool dispatch_cached(int64_t rows, int cols, Launch&& launch) {
 }
 
 // Sizes checked once for forward and backward: rows go in grid.x (up to 2^31 - 1), cols in int.
+// The long kernels step an int column index by blockDim.x past the last column, so cols stays
+// a block's width below INT32_MAX (c + blockDim.x must not overflow).
 bool check_rows(const char* op, int64_t rows, int64_t cols) {
   EMBER_CHECK(rows >= 0 && cols >= 0, op, "negative size: rows=", rows, " cols=", cols);
-  EMBER_CHECK(cols <= INT32_MAX && rows <= INT32_MAX, op, "too large: rows=", rows, " cols=", cols);
+  EMBER_CHECK(cols <= INT32_MAX - kLongThreads && rows <= INT32_MAX, op, "too large: rows=", rows, " cols=", cols);
   return rows > 0 && cols > 0;
 }
 
