@@ -14,7 +14,7 @@ spam_summary=$logs/spam-summary.txt
 : >"$spam_summary"
 
 # ---- the transformer's training step: ember (CPU and GPU) and PyTorch (GPU) ----------------------
-timeout 120 "$bdir"/bin/bench_spam --benchmark_filter='BM_SpamTransformerStep' --benchmark_min_time=1s \
+timeout 120 "$bdir"/bin/bench_spam --benchmark_filter='BM_SpamTransformerStep' --benchmark_min_time=1 \
   --benchmark_out="$logs/spam-step.json" --benchmark_out_format=json >"$logs/spam-step.log" 2>&1
 step_rc=$?
 # "BM_SpamTransformerStep/cuda/real_time   1.23 ms   1.20 ms   812 ids=... params=..."

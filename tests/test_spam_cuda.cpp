@@ -138,6 +138,8 @@ TEST_CASE("spam cli: --device cuda says plainly when there is no GPU, never cras
   Run bad = cli({"train", "--data", kSmall, "--device", "tpu"});
   CHECK(bad.rc == 1);
   CHECK(bad.err.find("--device tpu: unknown device") != std::string::npos);
+  Run no_data = cli({"train", "--device", "tpu"});  // the device is judged before the data is looked for
+  CHECK(no_data.err.find("--device tpu: unknown device") != std::string::npos);
   Run second = cli({"train", "--data", kSmall, "--device", "cuda:1"});
   CHECK(second.rc == 1);
   CHECK((second.err.find("cuda:0 only") != std::string::npos ||

@@ -378,6 +378,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const bool progress = &err == &std::cerr && ::isatty(STDERR_FILENO);
   try {
     if (*train_cmd) {
+      device_from_name(train.device);  // a missing GPU is reported before a missing data set
       if (train.data.data.empty()) train.data.data = find_default_data();
       return do_train(train, out, err, progress);
     }
