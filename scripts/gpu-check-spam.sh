@@ -102,7 +102,8 @@ else
         echo "gpu-check: ember-spam train --arch $arch --device $dev exited with $rc; the end of its log:"
         tail -5 "$logs/spam-train-$arch-$dev.log"
       fi
-      line="$line $dev MCC ${mcc[$dev]:--} (train ${secs:0:5} s);"
+      line="$line $dev MCC $(awk -v m="${mcc[$dev]}" 'BEGIN { if (m == "") print "-"; else printf "%.4f", m }')"
+      line="$line (train ${secs:0:5} s);"
     done
     if [ -n "${mcc[cuda]}" ] && [ -n "${mcc[cpu]}" ] &&
        ! awk -v g="${mcc[cuda]}" -v c="${mcc[cpu]}" -v t="$tol" 'BEGIN { exit !(g >= c - t) }'; then
