@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The GPU check of issue 6: on a machine with an NVIDIA GPU (H100/H200), configure and build
 # ember with CUDA (Release, build-gpu/, architecture 90), run the CUDA tests, the GPU
-# benchmarks and, when time is left, the rest of the test suite, then print one summary.
+# benchmarks, the spam app on the GPU (its transformer's training step against PyTorch's, and
+# a training run on the SMS Spam Collection beside a CPU run when the data is found) and,
+# when time is left, the rest of the test suite, then print one summary.
 # Meant to finish within 8 minutes on one H100 with 16 cores, build included.
 #
 # Exit status: 0 all tests passed and every benchmark met its target; 1 a step failed (build,
-# a test, a benchmark's own result check, or a GPU test that skipped although a GPU is
-# present); 2 the tests passed but a benchmark missed its target.
+# a test, a benchmark's own result check, a GPU test that skipped although a GPU is present,
+# or the spam app on the GPU); 2 the tests passed but a benchmark missed its target or could
+# not be compared (no PyTorch with CUDA for the spam transformer's baseline).
 # Full logs: build-gpu/gpu-check/*.log. Usage: bash scripts/gpu-check.sh
 # (GPU_CHECK_BUILD_DIR and GPU_CHECK_JOBS override the build dir and the job count, for trying
 # the script on a small machine.)
@@ -46,13 +49,13 @@ else
   if command -v ccache >/dev/null; then
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
   fi
-  # Only the two targets the check runs; the apps are off so the test binary does not pull in
-  # the spam app's library.
+  # Only the targets the check runs. The apps are on: the tests then include the spam app's
+  # (its GPU cases among the CUDA tests), and the spam benchmark and executable are built.
   b0=$(date +%s)
   if cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DEMBER_CUDA=ON -DEMBER_CUDA_ARCHITECTURES=90 \
-       -DCMAKE_CUDA_ARCHITECTURES=90 -DEMBER_BUILD_TESTS=ON -DEMBER_BUILD_BENCH=ON -DEMBER_BUILD_APPS=OFF \
+       -DCMAKE_CUDA_ARCHITECTURES=90 -DEMBER_BUILD_TESTS=ON -DEMBER_BUILD_BENCH=ON -DEMBER_BUILD_APPS=ON \
        "${launcher[@]}" >"$logs/build.log" 2>&1 &&
-     cmake --build "$bdir" -j"$jobs" --target ember_tests bench_cuda >>"$logs/build.log" 2>&1; then
+     cmake --build "$bdir" -j"$jobs" --target ember_tests bench_cuda bench_spam ember-spam >>"$logs/build.log" 2>&1; then
     build_status=ok
   else
     echo "gpu-check: build failed; the end of $logs/build.log:"
@@ -110,6 +113,17 @@ if [ "$build_status" = ok ]; then
   fi
 fi
 
+# ---- the spam app on the GPU -------------------------------------------------------------------
+# (scripts/gpu-check-spam.sh: the transformer's training step against PyTorch's, and a short
+# training run on the data set on both devices; it sets spam_step_status and spam_train_status
+# and writes the lines of the summary to $logs/spam-summary.txt)
+spam_step_status=NOT_RUN
+spam_train_status=NOT_RUN
+if [ "$build_status" = ok ]; then
+  # shellcheck source=scripts/gpu-check-spam.sh
+  source scripts/gpu-check-spam.sh
+fi
+
 # ---- the rest of the tests, in the time left ---------------------------------------------------
 other_status=NOT_RUN
 other_detail="no time left"
@@ -138,14 +152,20 @@ if [ -f "$logs/bench.log" ]; then
   grep -E "^RATIO|VALIDATION FAILED" "$logs/bench.log" | sed 's/^RATIO /  /'
   grep -E "^BM_" "$logs/bench.log" | sed 's/^/    /'
 fi
+echo "spam step:   $spam_step_status (transformer training step, ember against PyTorch on the GPU)"
+echo "spam train:  $spam_train_status (ember-spam train --device cuda beside --device cpu)"
+[ -f "$logs/spam-summary.txt" ] && sed 's/^/  /' "$logs/spam-summary.txt"
 echo "time:        $(elapsed) s"
 status=0
-for s in "$build_status" "$cuda_status" "$other_status" "$bench_status"; do
+for s in "$build_status" "$cuda_status" "$other_status" "$bench_status" "$spam_step_status" "$spam_train_status"; do
   case "$s" in FAIL|NO_GPU) status=1 ;; esac
 done
 [ "$build_status" != ok ] && status=1
 [ "$cuda_status" = NOT_RUN ] && status=1
-if [ $status -eq 0 ] && [ "$bench_status" = MISSED ]; then status=2; fi
+[ "$spam_step_status" = NOT_RUN ] && status=1
+if [ $status -eq 0 ]; then
+  case "$bench_status/$spam_step_status" in *MISSED*|*NOT_COMPARED*) status=2 ;; esac
+fi
 case $status in
   0) echo "result:      PASS" ;;
   1) echo "result:      FAIL" ;;

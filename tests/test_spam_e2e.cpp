@@ -181,9 +181,6 @@ TEST_CASE("spam cli: errors are clear and never crash") {
   CHECK(bad_row.err.find("bad_utf8.tsv:2: invalid UTF-8") != std::string::npos);
   Run stop = cli({"train", "--data", kSmall, "--stop-on", "luck"});
   CHECK(stop.rc == 2);
-  Run cuda = cli({"train", "--data", kSmall, "--device", "cuda"});
-  CHECK(cuda.rc == 1);
-  CHECK(cuda.err.find("CPU only") != std::string::npos);
   Run col = cli({"train", "--data", EMBER_SOURCE_DIR "/tests/fixtures/spam/small.csv", "--text-column", "body"});
   CHECK(col.rc == 1);
   CHECK(col.err.find("small.csv:1: no column named 'body'") != std::string::npos);

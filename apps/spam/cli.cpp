@@ -86,23 +86,19 @@ struct TrainArgs {
   double test_fraction = 0.2;
 };
 
+constexpr const char* kDeviceHelp =
+    "cpu | cuda (= cuda:0): where the model runs; features are always built on the CPU, and the "
+    "model file is the same from either";
+
 void apply_threads(int threads) {
   if (threads < 0) throw SpamError("--threads must be positive");
   if (threads > 0) set_num_threads(threads);
 }
 
-void check_device(const std::string& device) {
-  if (device == "cpu") return;
-  // ember's CUDA kernels exist but have not yet run on a GPU (scripts/gpu-check.sh); the app
-  // stays on the CPU until they have passed there.
-  throw SpamError("--device " + device +
-                  ": the spam models run on the CPU only for now (ember's CUDA backend has not been checked on a GPU yet)");
-}
-
 // Shared by train and demo: trains, evaluates on the held-out rows, writes what was asked for.
 int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool progress) {
   auto t_start = Clock::now();
-  check_device(a.device);
+  const Device device = device_from_name(a.device);  // before the data: a missing GPU fails fast
   // Training defaults to one thread: its batches are too small for ember's parallel kernels,
   // and two threads measured 1.1x (bag) to 20x (cnn, transformer) slower on a 2-core machine.
   apply_threads(a.threads > 0 ? a.threads : 1);
@@ -130,6 +126,7 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
   if (opts.model.arch == Arch::Transformer && opts.model.dim % opts.model.heads != 0)
     throw SpamError("--dim must be a multiple of the transformer's " + std::to_string(opts.model.heads) + " heads");
   opts.seed = a.seed;
+  opts.device = device;
   opts.progress = progress;
 
   std::vector<size_t> train_rows, test_rows;
@@ -158,7 +155,7 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
   Metrics m = compute_metrics(scores, test_labels, r.model.threshold);
   m.train_seconds = r.train_seconds;
 
-  out << "trained " << a.arch << " on " << train_rows.size() << " rows of " << data.source << " in "
+  out << "trained " << a.arch << (device.is_cpu() ? "" : " (" + device.str() + ")") << " on " << train_rows.size() << " rows of " << data.source << " in "
       << std::to_string(r.train_seconds).substr(0, 5) << " s (" << r.history.size() << " epochs, best "
       << r.best_epoch << (opts.folds > 1 ? " of fold " + std::to_string(opts.folds) + ", " + std::to_string(opts.folds) + " fold models merged" : "") << ", " << std::to_string(r.features_per_second / 1e6).substr(0, 4)
       << "M features/s); threshold " << std::to_string(r.model.threshold).substr(0, 6) << "\n"
@@ -199,9 +196,11 @@ int do_train(const TrainArgs& a, std::ostream& out, std::ostream& err, bool prog
 }
 
 int do_evaluate(const std::string& model_path, const DataArgs& d, const std::string& metrics_out, int threads,
-                std::ostream& out, std::ostream& err) {
+                const std::string& device, std::ostream& out, std::ostream& err) {
+  const Device dev = device_from_name(device);
   apply_threads(threads);
-  SpamModel model = SpamModel::load(model_path);
+  SpamModel model = SpamModel::load(model_path);  // on the host, then moved
+  model.to(dev);
   Dataset data;
   if (d.positive_label.empty()) {
     // The model's own spam label first (a model trained with --positive-label X evaluates on
@@ -250,9 +249,11 @@ void print_predictions(const SpamModel& model, const std::vector<std::string>& t
 }
 
 int do_predict(const std::string& model_path, double threshold_override, bool json, int threads,
-               const std::vector<std::string>& texts, std::ostream& out, std::istream& in) {
+               const std::string& device, const std::vector<std::string>& texts, std::ostream& out, std::istream& in) {
+  const Device dev = device_from_name(device);
   apply_threads(threads);
   SpamModel model = SpamModel::load(model_path);
+  model.to(dev);
   double threshold = threshold_override >= 0 ? threshold_override : model.threshold;
   if (!texts.empty()) {
     print_predictions(model, texts, threshold, json, out);
@@ -334,7 +335,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   train_cmd->add_option("--repeats", train.repeats, "bag: cross-fitting rounds, each with new folds (default 1)")->check(CLI::Range(1, 10));
   train_cmd->add_option("--threshold", train.threshold, "fixed decision threshold instead of the one chosen on held-out rows")->check(CLI::Range(0.0, 1.0));
   train_cmd->add_option("--max-ham-blocked", train.max_ham_blocked, "threshold: best MCC among cuts blocking at most this share of held-out ham (bag default 0.001)")->check(CLI::Range(0.0, 1.0));
-  train_cmd->add_option("--device", train.device, "cpu | cuda")->capture_default_str();
+  train_cmd->add_option("--device", train.device, kDeviceHelp)->capture_default_str();
   train_cmd->add_option("--out", train.out, "model file to write")->capture_default_str();
   train_cmd->add_option("--metrics-out", train.metrics_out, "write the test metrics as JSON");
   train_cmd->add_option("--report", train.report, "write an HTML report");
@@ -347,6 +348,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   add_data_options(eval_cmd, eval_data, true);
   eval_cmd->add_option("--metrics-out", metrics_out, "write the metrics as JSON");
   eval_cmd->add_option("--threads", threads, "CPU threads (default: all)");
+  std::string device = "cpu";
+  eval_cmd->add_option("--device", device, kDeviceHelp)->capture_default_str();
 
   double threshold = -1;
   bool json = false;
@@ -356,12 +359,14 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   predict_cmd->add_option("--threshold", threshold, "spam when score >= this (default: the model's)")->check(CLI::Range(0.0, 1.0));
   predict_cmd->add_flag("--json", json, "one JSON object per line");
   predict_cmd->add_option("--threads", threads, "CPU threads (default: all)");
+  predict_cmd->add_option("--device", device, kDeviceHelp)->capture_default_str();
   predict_cmd->add_option("text", texts, "messages (default: read stdin, one per line)");
 
   std::string demo_dir = "ember-spam-demo";
   auto* demo_cmd = app.add_subcommand("demo", "train on the default data set, evaluate, write model and report");
   demo_cmd->add_option("--dir", demo_dir, "where to write model, metrics and report")->capture_default_str();
   demo_cmd->add_option("--threads", threads, "CPU threads (default: 1)");
+  demo_cmd->add_option("--device", device, kDeviceHelp)->capture_default_str();
 
   std::vector<std::string> rev(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
   try {
@@ -373,15 +378,18 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const bool progress = &err == &std::cerr && ::isatty(STDERR_FILENO);
   try {
     if (*train_cmd) {
+      device_from_name(train.device);  // a missing GPU is reported before a missing data set
       if (train.data.data.empty()) train.data.data = find_default_data();
       return do_train(train, out, err, progress);
     }
-    if (*eval_cmd) return do_evaluate(model_path, eval_data, metrics_out, threads, out, err);
-    if (*predict_cmd) return do_predict(model_path, threshold, json, threads, texts, out, in);
+    if (*eval_cmd) return do_evaluate(model_path, eval_data, metrics_out, threads, device, out, err);
+    if (*predict_cmd) return do_predict(model_path, threshold, json, threads, device, texts, out, in);
     if (*demo_cmd) {
       TrainArgs d;
+      device_from_name(device);  // before looking for the data: a missing GPU is the clearer error
       d.data.data = find_default_data();
       d.threads = threads;
+      d.device = device;
       std::error_code ec;
       fs::create_directories(demo_dir, ec);
       if (ec) throw SpamError("cannot create " + demo_dir + ": " + ec.message());

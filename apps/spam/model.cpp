@@ -9,6 +9,7 @@
 #include "dataset.h"
 #include "io/safetensors.h"
 #include "nn/nn.h"
+#include "tensor/cuda.h"
 #include "tensor/ops.h"
 
 namespace ember::spam {
@@ -131,7 +132,7 @@ class TransformerNet : public SpamNet {
   }
   Tensor logits(const Batch& b) override {
     Tensor x = embedding->forward(b.ids, b.offsets).view({b.rows, b.length, dim_});
-    x = x + position->forward(arange(b.length));
+    x = x + position->forward(arange(b.length, TensorOptions(kInt64).device(b.ids.device())));
     x = encoder->forward(x, {}, b.padding);
     Tensor keep = b.padding.logical_not().to(kFloat32).unsqueeze(2);  // [B, L, 1]
     Tensor pooled = (x * keep).sum({1}) / keep.sum({1});
@@ -163,6 +164,30 @@ std::string arch_name(Arch a) {
     case Arch::Transformer: return "transformer";
   }
   return "bag";
+}
+
+Device device_from_name(const std::string& name) {
+  Device d;
+  try {
+    d = Device(name);
+  } catch (const ember::Error&) {
+    throw SpamError("--device " + name + ": unknown device (expected cpu, cuda or cuda:0)");
+  }
+  // Device keeps an 8-bit index ("cuda:256" would read as cuda:0): judge the name itself.
+  check_device(d.is_cuda() && name != "cuda" && name != "cuda:0" ? Device(kCUDA, 1) : d, name);
+  return d;
+}
+
+void check_device(Device device, const std::string& name) {
+  if (device.is_cpu()) return;
+  const std::string what = "--device " + (name.empty() ? device.str() : name) + ": ";
+#ifdef EMBER_WITH_CUDA
+  if (device.index != 0) throw SpamError(what + "ember runs on cuda:0 only");
+  if (!ember::cuda::is_available())
+    throw SpamError(what + "no GPU to run on: ember was built with CUDA, but no CUDA device is visible (see nvidia-smi)");
+#else
+  throw SpamError(what + "no GPU to run on: this ember-spam was built without CUDA (configure with -DEMBER_CUDA=ON)");
+#endif
 }
 
 std::string ModelConfig::to_json() const {
@@ -251,6 +276,22 @@ Batch make_seq_batch(const SeqTable& table, const size_t* rows, size_t n, const 
   return b;
 }
 
+Batch Batch::to(Device device) const {
+  auto move = [&](const Tensor& t) { return t.defined() && t.device() != device ? t.to(device) : t; };
+  Batch b = *this;
+  b.ids = move(ids);
+  b.offsets = move(offsets);
+  b.padding = move(padding);
+  b.targets = move(targets);
+  b.weights = move(weights);
+  return b;
+}
+
+Device SpamNet::device() const {
+  std::vector<Tensor> p = parameters();
+  return p.empty() ? Device(kCPU) : p.front().device();
+}
+
 void SpamNet::calibrate(double scale, double shift) {
   NoGradGuard guard;
   auto [weight, bias] = output_layer();
@@ -288,6 +329,7 @@ std::shared_ptr<SpamNet> merge_bag_models(const std::vector<std::shared_ptr<Spam
   ModelConfig merged_config = config;
   merged_config.merged = static_cast<int64_t>(members.size()) * config.merged;
   auto merged = std::make_shared<BagNet>(merged_config, features, std::vector<float>{});
+  merged->to(members[0]->device());  // summed where the members live (the GPU when trained there)
   merged->embedding->weight.zero_();
   for (const auto& m : members) {
     auto* bag = dynamic_cast<BagNet*>(m.get());
@@ -307,6 +349,7 @@ FeatureTable SpamModel::bag_features(const std::vector<std::string>& texts) cons
   if (features.weighting == "tfidf") {
     Tensor idf = net->idf();
     if (!idf.defined()) throw SpamError("a tf-idf model without its idf table");
+    idf = idf.cpu().contiguous();  // the featurizer weighs on the host; one copy per call
     count_features(table, features.buckets);
     apply_tfidf(table, idf.data_ptr<float>(), static_cast<size_t>(idf.numel()));
   }
@@ -315,7 +358,7 @@ FeatureTable SpamModel::bag_features(const std::vector<std::string>& texts) cons
 
 namespace {
 std::vector<float> spam_probabilities(SpamNet& net, const Batch& b) {
-  Tensor p = net.logits(b).softmax(1).select(1, 1).contiguous();
+  Tensor p = net.logits(b.to(net.device())).softmax(1).select(1, 1).cpu().contiguous();
   const float* d = p.data_ptr<float>();
   return std::vector<float>(d, d + p.numel());
 }
@@ -358,6 +401,12 @@ std::vector<float> SpamModel::predict_seq_table(const SeqTable& table, size_t ba
 std::vector<float> SpamModel::predict(const std::vector<std::string>& texts, size_t batch_size) const {
   if (config.arch == Arch::Bag) return predict_bag_table(bag_features(texts), batch_size);
   return predict_seq_table(Featurizer(features).seq_table(texts), std::min<size_t>(batch_size, 256));
+}
+
+void SpamModel::to(Device device) {
+  check_device(device);
+  NoGradGuard guard;
+  net->to(device);
 }
 
 void SpamModel::save(const std::string& path) const {

@@ -16,6 +16,13 @@ enum class Arch { Bag, Cnn, Transformer };
 Arch arch_from_name(const std::string& s);  // throws SpamError on an unknown name
 std::string arch_name(Arch a);
 
+/// "cpu", "cuda" or "cuda:0" as a Device, checked with check_device; SpamError otherwise.
+Device device_from_name(const std::string& name);
+/// Throws SpamError saying why when the models cannot run on device: ember built without
+/// CUDA, no GPU visible, or a GPU other than cuda:0 (ember runs on cuda:0 only). The message
+/// names the device as name when given (as the user wrote it).
+void check_device(Device device, const std::string& name = {});
+
 struct ModelConfig {
   Arch arch = Arch::Bag;
   int64_t dim = 16;       // embedding width (bag: only with a hidden layer)
@@ -38,6 +45,10 @@ struct Batch {
   Tensor weights;  // bag models with tf-idf features: one weight per id
   int64_t rows = 0, length = 0;
   int64_t features = 0;  // ids in the batch (throughput accounting)
+
+  /// The same batch with every tensor on device (itself when already there). Batches are
+  /// built on the host from the feature tables, then moved: the featurizer is CPU code.
+  Batch to(Device device) const;
 };
 
 /// Gathers rows of a table into a batch; labels may be null (prediction).
@@ -52,6 +63,8 @@ class SpamNet : public nn::Module {
   /// Parameters with row-sparse gradients (embedding tables): their own optimizer group.
   virtual std::vector<Tensor> sparse_parameters() const = 0;
   std::vector<Tensor> dense_parameters() const;
+  /// Where the parameters live (every parameter of a SpamNet lives on one device).
+  Device device() const;
   /// The idf table [buckets] of a tf-idf bag model (a buffer saved with the weights), else undefined.
   virtual Tensor idf() const { return {}; }
   /// Folds a Platt calibration into the last layer: afterwards the spam logit minus the ham
@@ -69,10 +82,12 @@ std::shared_ptr<SpamNet> make_model(const ModelConfig& config, const FeatureConf
 
 /// Merges linear bag models (hidden 0) into one whose logits are the mean of theirs: a linear
 /// model's logits are sum_i w_i E_i + b, so the merged rows and bias are the members' means.
+/// The merged model lives on the members' device.
 std::shared_ptr<SpamNet> merge_bag_models(const std::vector<std::shared_ptr<SpamNet>>& members, ModelConfig& config,
                                           const FeatureConfig& features);
 
-/// Everything evaluate and predict need, in one object.
+/// Everything evaluate and predict need, in one object. The net may live on the GPU (to());
+/// featurizing stays on the CPU, batches follow the net, and scores come back to the host.
 struct SpamModel {
   FeatureConfig features;
   ModelConfig config;
@@ -87,7 +102,11 @@ struct SpamModel {
   std::vector<float> predict_bag_table(const FeatureTable& table, size_t batch_size = 1024) const;
   std::vector<float> predict_seq_table(const SeqTable& table, size_t batch_size = 256) const;
 
-  /// Writes the model atomically (temporary file, then rename).
+  /// Moves the net (weights and buffers) to device: "cpu" or cuda:0.
+  void to(Device device);
+
+  /// Writes the model atomically (temporary file, then rename). The file is the same from
+  /// either device: the writer copies GPU tensors to the host first.
   void save(const std::string& path) const;
   /// Throws SpamError naming the file when it is missing or not an ember-spam model.
   static SpamModel load(const std::string& path);

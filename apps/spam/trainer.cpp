@@ -30,8 +30,10 @@ struct Tables {
   FeatureTable bag;
   SeqTable seq;
   int64_t min_length = 1;
+  Device device{kCPU};  // the model's: each batch is built on the host and copied there
   Batch batch(const size_t* rows, size_t n, const std::vector<int>* labels) const {
-    return arch == Arch::Bag ? make_bag_batch(bag, rows, n, labels) : make_seq_batch(seq, rows, n, labels, min_length);
+    Batch b = arch == Arch::Bag ? make_bag_batch(bag, rows, n, labels) : make_seq_batch(seq, rows, n, labels, min_length);
+    return b.to(device);
   }
 };
 
@@ -53,10 +55,11 @@ Eval evaluate_rows(SpamNet& net, const Tables& t, const std::vector<size_t>& row
     Batch b = t.batch(rows.data() + s, n, &labels);
     Tensor logits = net.logits(b);
     loss_sum += nn::functional::cross_entropy(logits, b.targets, {}, -100, "sum").item<double>();
-    Tensor p = logits.softmax(1).select(1, 1).contiguous();
+    // Scores and margins come back to the host (the metrics and calibration are CPU code).
+    Tensor p = logits.softmax(1).select(1, 1).cpu().contiguous();
     const float* d = p.data_ptr<float>();
     e.scores.insert(e.scores.end(), d, d + n);
-    Tensor m = (logits.select(1, 1) - logits.select(1, 0)).contiguous();
+    Tensor m = (logits.select(1, 1) - logits.select(1, 0)).cpu().contiguous();
     const float* md = m.data_ptr<float>();
     e.margins.insert(e.margins.end(), md, md + n);
   }
@@ -251,10 +254,11 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
                     std::to_string(o.folds) + " fold models are merged into one");
   if (o.features.weighting == "tfidf" && o.model.arch != Arch::Bag)
     throw SpamError("tf-idf weighting applies to the bag model only");
+  check_device(o.device);
 
   auto t_start = Clock::now();
   Featurizer fz(o.features);
-  Tables tables{o.model.arch, {}, {}, 1};
+  Tables tables{o.model.arch, {}, {}, 1, o.device};
   std::vector<float> idf;
   if (o.model.arch == Arch::Bag) {
     tables.bag = fz.bag_table(data.texts);
@@ -282,6 +286,7 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
     if (inner.train.empty()) throw SpamError("no training rows left after taking the validation slice");
     manual_seed(o.seed);
     model.net = make_model(o.model, o.features, idf);
+    model.net->to(o.device);
     Fit f = fit(*model.net, tables, data.labels, inner.train, inner.test, o, o.seed, "");
     result.history = f.history;
     result.best_epoch = f.best_epoch;
@@ -308,6 +313,7 @@ TrainResult train_model(const Dataset& data, const std::vector<size_t>& rows, co
         const uint64_t member_seed = o.seed + members.size();
         manual_seed(member_seed);
         auto net = make_model(o.model, o.features, idf);
+        net->to(o.device);
         std::string tag = "fold " + std::to_string(members.size() + 1) + "/" +
                           std::to_string(folds.size() * static_cast<size_t>(o.repeats)) + " ";
         Fit f = fit(*net, tables, data.labels, train_rows, folds[k], o, member_seed, tag);

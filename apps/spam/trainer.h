@@ -13,6 +13,7 @@
 #include "dataset.h"
 #include "metrics.h"
 #include "model.h"
+#include "tensor/device.h"
 
 namespace ember::spam {
 
@@ -35,6 +36,10 @@ struct TrainOptions {
   double max_false_positive_rate = 1.0;
   double fixed_threshold = -1;  // in [0, 1]: used as is instead of choosing one
   uint64_t seed = 0;
+  // Where the model trains: the CPU, or cuda:0. Features and batches are built on the host
+  // and each batch is copied over; the weights start the same on either (initialized on the
+  // host, then moved), and the trained model comes back on this device (SpamModel::to).
+  Device device{kCPU};
   bool progress = false;      // progress bar on stderr (the CLI turns it on for a TTY)
 };
 
