@@ -64,7 +64,7 @@ ratio=$(awk -v e="$ember_gpu_ms" -v t="$torch_ms" 'BEGIN { if (e != "" && t > 0)
 
 # ---- ember-spam train on the data set, --device cuda beside --device cpu -------------------------
 spam_data=""
-for c in "${SPAM_DATA:-}" ../shared/data/sms-spam-collection shared/data/sms-spam-collection \
+for c in "${SPAM_DATA:-}" ../shared/data/sms-spam-collection .gpu-deps/sms-spam-collection shared/data/sms-spam-collection \
          data/sms-spam-collection data/SMSSpamCollection; do
   [ -n "$c" ] || continue
   if [ -f "$c" ]; then spam_data=$c; break; fi
@@ -73,7 +73,7 @@ done
 json_number() { grep -oE "\"$2\": *-?[0-9.e+-]+" "$1" 2>/dev/null | head -1 | sed 's/.*: *//'; }  # file key
 if [ -z "$spam_data" ]; then
   spam_train_status=NO_DATA
-  echo "train: no data set (SPAM_DATA, ../shared/data/sms-spam-collection or data/ in the repo)" >>"$spam_summary"
+  echo "train: no data set (SPAM_DATA, ../shared/data/sms-spam-collection, .gpu-deps/ from scripts/gpu-deps.sh, or data/ in the repo)" >>"$spam_summary"
 elif [ "$gpu_present" = 0 ]; then
   spam_train_status=NO_GPU
   echo "train: not run (no GPU); data $spam_data" >>"$spam_summary"

@@ -10,7 +10,9 @@
 # a test, a benchmark's own result check, a GPU test that skipped although a GPU is present,
 # or the spam app on the GPU); 2 the tests passed but a benchmark missed its target or could
 # not be compared (no PyTorch with CUDA for the spam transformer's baseline).
-# Full logs: build-gpu/gpu-check/*.log. Usage: bash scripts/gpu-check.sh
+# Full logs: build-gpu/gpu-check/*.log. Usage: first, where there is a network,
+# `bash scripts/gpu-deps.sh` (packs the libraries and the data set into .gpu-deps/); then on
+# the GPU machine, with .gpu-deps carried along, `bash scripts/gpu-check.sh`.
 # (GPU_CHECK_BUILD_DIR and GPU_CHECK_JOBS override the build dir and the job count, for trying
 # the script on a small machine.)
 set -uo pipefail
@@ -24,11 +26,23 @@ logs=$bdir/gpu-check
 mkdir -p "$logs"
 
 # ---- tools -------------------------------------------------------------------------------------
-# The GPU machine may have no network: install what is missing if apt can, else go on with
-# what is there (the build step says what is lacking). apt without a network can hang, so it
-# gets 60 s.
-if ! timeout 60 bash scripts/install-deps.sh >"$logs/install-deps.log" 2>&1; then
-  echo "gpu-check: install-deps failed (no network?); continuing with the installed packages"
+# The lent GPU machines have nvcc, CMake and a host compiler but none of the C++ libraries,
+# and no network. scripts/gpu-deps.sh, run beforehand where there is a network, packs them
+# into .gpu-deps/deps.tar.xz (carried along with the tree); when it is there it is used (its
+# CMake prefix comes before the system's). Otherwise install what is missing if apt can (60 s: apt without a network can hang),
+# else go on with what is there (the build step says what is lacking).
+deps_args=()
+if [ -f .gpu-deps/deps.tar.xz ]; then
+  deps=$PWD/$bdir/deps
+  rm -rf "$deps" && mkdir -p "$deps" && tar -C "$deps" -xJf .gpu-deps/deps.tar.xz
+  blas=$deps/usr/lib/x86_64-linux-gnu/openblas-openmp
+  deps_args=(-DCMAKE_PREFIX_PATH="$deps/usr" -DEMBER_OPENBLAS_LIBRARY="$blas/libopenblas.so"
+             -DEMBER_CBLAS_INCLUDE_DIR="$deps/usr/include/x86_64-linux-gnu/openblas-openmp")
+  export LD_LIBRARY_PATH=$blas:$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  echo "gpu-check: using the packages bundled in .gpu-deps/deps.tar.xz"
+elif ! timeout 60 bash scripts/install-deps.sh >"$logs/install-deps.log" 2>&1; then
+  echo "gpu-check: install-deps failed (no network?) and no .gpu-deps/deps.tar.xz (scripts/gpu-deps.sh);" \
+       "continuing with the installed packages"
   tail -3 "$logs/install-deps.log"
 fi
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
@@ -54,7 +68,7 @@ else
   b0=$(date +%s)
   if cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DEMBER_CUDA=ON -DEMBER_CUDA_ARCHITECTURES=90 \
        -DCMAKE_CUDA_ARCHITECTURES=90 -DEMBER_BUILD_TESTS=ON -DEMBER_BUILD_BENCH=ON -DEMBER_BUILD_APPS=ON \
-       "${launcher[@]}" >"$logs/build.log" 2>&1 &&
+       "${launcher[@]}" "${deps_args[@]}" >"$logs/build.log" 2>&1 &&
      cmake --build "$bdir" -j"$jobs" --target ember_tests bench_cuda bench_spam ember-spam >>"$logs/build.log" 2>&1; then
     build_status=ok
   else

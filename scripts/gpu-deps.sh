@@ -10,7 +10,8 @@
 #
 # Why a bundle: the GPU machines run an image with nvcc, CMake and a host compiler but none of
 # the C++ libraries above, and nothing can be downloaded there, so install-deps.sh cannot help.
-# The packages are Debian 12's (glibc 2.36, gcc 12 runtime); a newer distribution runs them.
+# The packages are Debian 12's; their shared libraries need glibc >= 2.34 and the libstdc++ of
+# gcc >= 12 (GLIBCXX_3.4.30; read off with objdump -T), e.g. Ubuntu 22.04 or newer.
 # Usage: bash scripts/gpu-deps.sh [path/to/SMSSpamCollection-folder]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,9 @@ mkdir -p "$out" "$work/debs" "$work/root"
 (cd "$work/debs" && apt-get download "${packages[@]}")
 for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
 # Only shared libraries, headers and CMake/pkg-config files are needed: static archives,
-# LAPACK and the reference-BLAS shim are not linked by ember.
-find "$work/root" \( -name '*.a' -o -name 'liblapack*' -o -name 'libblas*' \) -delete
+# LAPACK and the reference-BLAS shim are not linked by ember. libbenchmark_main.a stays:
+# benchmark's CMake package refuses to load when a file it names is missing.
+find "$work/root" \( -name '*.a' -not -name 'libbenchmark_main.a' -o -name 'liblapack*' -o -name 'libblas*' \) -delete
 rm -rf "$work/root/usr/share/doc" "$work/root/usr/share/man" "$work/root/usr/share/lintian"
 tar -C "$work/root" -cJf "$out/deps.tar.xz.part" usr
 mv "$out/deps.tar.xz.part" "$out/deps.tar.xz"  # never leave a half-written archive behind
