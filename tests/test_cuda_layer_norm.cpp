@@ -15,6 +15,9 @@
 #include <vector>
 
 #include "cuda_test_util.h"
+#ifdef EMBER_WITH_CUDA
+#include "kernels/cuda/kernels_cuda.h"
+#endif
 
 using namespace ember;
 using test::host_values, test::kGpu, test::skip_without_gpu, test::str;
@@ -70,6 +73,33 @@ void compare(const Shape& x_shape, const Shape& normalized_shape, ScalarType dt,
 }
 
 }  // namespace
+
+#ifdef EMBER_WITH_CUDA
+TEST_CASE("cuda layer_norm: host-side sizes that need no GPU") {
+  namespace kc = kernels::cuda;
+  // Nothing is launched for 0 rows or 0 columns (null pointers are never touched); a launch
+  // here, without a GPU, would throw.
+  CHECK_NOTHROW(kc::layer_norm(static_cast<const float*>(nullptr), nullptr, nullptr, nullptr, nullptr, nullptr, 0, 64,
+                               1e-5));
+  CHECK_NOTHROW(kc::layer_norm_backward(static_cast<const float*>(nullptr), nullptr, nullptr, nullptr, nullptr, nullptr,
+                                        nullptr, nullptr, 0, 64, nullptr));
+  CHECK_NOTHROW(kc::layer_norm_backward(static_cast<const double*>(nullptr), nullptr, nullptr, nullptr, nullptr,
+                                        nullptr, nullptr, nullptr, 5, 0, nullptr));
+  // Rows go in grid.x, columns in int: larger sizes are refused before any launch.
+  CHECK(test::contains(test::error_of([] {
+                         kc::layer_norm(static_cast<const float*>(nullptr), nullptr, nullptr, nullptr, nullptr,
+                                        nullptr, int64_t{1} << 32, 1, 1e-5);
+                       }),
+                       "[layer_norm] too large"));
+  // The column sums' workspace: none for 0 rows or when the columns alone fill the GPU (one
+  // chunk), else [chunks, cols] for dweight and again for dbias.
+  CHECK(kc::layer_norm_backward_workspace(0, 256) == 0);
+  CHECK(kc::layer_norm_backward_workspace(16, 65536) == 0);
+  CHECK(kc::layer_norm_backward_workspace(64, 256) == 0);             // one chunk of 64 rows
+  CHECK(kc::layer_norm_backward_workspace(4096, 256) == 2 * 64 * 256);  // rows / 64 chunks
+  CHECK(kc::layer_norm_backward_workspace(1 << 20, 16) == 2 * 1024 * 16);  // capped at 1024 blocks
+}
+#endif
 
 TEST_CASE("cuda layer_norm: every kernel path matches the CPU") {
   if (skip_without_gpu("the layer_norm path comparisons")) return;
