@@ -4,7 +4,9 @@
 //   - our tiled SGEMM at 4096 vs a direct cublasSgemm (target >= 0.7x), and ember's cuBLAS
 //     wrapper vs the same direct call (target >= 0.95x);
 //   - softmax over the rows of 4096 x 4096 vs a copy of the same matrix (target >= 0.8x);
-//   - for information: softmax backward, row and column sums, SGEMM at 2048.
+//   - for information: softmax backward, row and column sums, SGEMM at 2048, and layer_norm
+//     forward (with weight and bias) and backward over the rows of 4096 x 4096 against the
+//     same copy (vs_baseline counter; no target yet).
 // Ratios compare throughput (bytes or FLOP per second), baseline registered first, and are
 // printed at the end as "RATIO <name> <value> target <t> PASS|FAIL" lines, which
 // scripts/gpu-check.sh reads. Each kernel's result is checked before it is timed; a failed
@@ -14,6 +16,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -261,6 +264,67 @@ void BM_sum_columns_4096x4096(benchmark::State& state) {
       [&] { kc::reduce_first(kc::Reduction::Sum, d.ga.ptr, d.gc.ptr, kSide, kSide); }, "copy_softmax");
 }
 
+// ---- layer norm vs copy ------------------------------------------------------------------------
+
+// weight, bias [kSide] and the per-row statistics, beside the 4096 x 4096 arrays of Data.
+struct LayerNormData {
+  DeviceArray w{kSide}, b{kSide}, mean{kSide}, rstd{kSide}, dw{kSide}, db{kSide};
+  DeviceArray workspace{std::max<int64_t>(kc::layer_norm_backward_workspace(kSide, kSide), 1)};
+  LayerNormData() {
+    w.fill_random(5, 0.5f, 1.5f);
+    b.fill_random(6, -1, 1);
+  }
+};
+LayerNormData& layer_norm_data() {
+  static LayerNormData* d = new LayerNormData();
+  return *d;
+}
+
+void BM_layer_norm_4096x4096(benchmark::State& state) {
+  Data& d = data();
+  LayerNormData& l = layer_norm_data();
+  auto forward = [&] {
+    kc::layer_norm(d.ga.ptr, l.w.ptr, l.b.ptr, d.gc.ptr, l.mean.ptr, l.rstd.ptr, kSide, kSide, 1e-5);
+  };
+  static bool checked = false;
+  if (!checked) {
+    checked = true;
+    forward();
+    EMBER_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto x = d.ga.download(), y = d.gc.download(), w = l.w.download(), b = l.b.download();
+    bool ok = true;
+    for (int64_t r = 0; r < kSide; r += 511) {
+      double sum = 0, sq = 0;
+      for (int64_t c = 0; c < kSide; ++c) sum += x[r * kSide + c];
+      const double mean = sum / kSide;
+      for (int64_t c = 0; c < kSide; ++c) sq += (x[r * kSide + c] - mean) * (x[r * kSide + c] - mean);
+      const double rstd = 1 / std::sqrt(sq / kSide + 1e-5);
+      for (int64_t c = 0; c < kSide; ++c) {
+        const double want = (x[r * kSide + c] - mean) * rstd * w[c] + b[c];
+        ok = ok && std::fabs(y[r * kSide + c] - want) <= 1e-4 * (1 + std::fabs(want));
+      }
+    }
+    validate(ok, "layer_norm 4096 x 4096");
+  }
+  // Reads the matrix once and writes it once, like the copy (weight, bias and the
+  // statistics are 4 x 16 KiB more).
+  run_timed(state, "layer_norm", 2.0 * kSide * kSide * sizeof(float), "GB/s", forward, "copy_softmax");
+}
+
+void BM_layer_norm_backward_4096x4096(benchmark::State& state) {
+  Data& d = data();
+  LayerNormData& l = layer_norm_data();
+  kc::layer_norm(d.ga.ptr, l.w.ptr, l.b.ptr, d.gc.ptr, l.mean.ptr, l.rstd.ptr, kSide, kSide, 1e-5);
+  // Reads dy and x (the row kernel and the column sums each), writes dx.
+  run_timed(
+      state, "layer_norm_backward", 5.0 * kSide * kSide * sizeof(float), "GB/s",
+      [&] {
+        kc::layer_norm_backward(d.gb.ptr, d.ga.ptr, l.mean.ptr, l.rstd.ptr, l.w.ptr, d.gref.ptr, l.dw.ptr, l.db.ptr,
+                                kSide, kSide, l.workspace.ptr);
+      },
+      "copy_softmax");
+}
+
 BENCHMARK(BM_copy_64M_floats)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
 BENCHMARK(BM_add_64M_floats)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
 BENCHMARK(BM_sgemm_cublas_direct)->Arg(4096)->Arg(2048)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
@@ -271,6 +335,8 @@ BENCHMARK(BM_softmax_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)-
 BENCHMARK(BM_softmax_backward_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(0.3);
 BENCHMARK(BM_sum_rows_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(0.3);
 BENCHMARK(BM_sum_columns_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(0.3);
+BENCHMARK(BM_layer_norm_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(0.3);
+BENCHMARK(BM_layer_norm_backward_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(0.3);
 
 // One line per target of issue 6: ours / baseline throughput.
 void print_ratios() {

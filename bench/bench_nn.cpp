@@ -4,12 +4,19 @@
 //     dense and row-sparse gradients;
 //   - an Adam step over 1M parameters;
 //   - the spam-style step: EmbeddingBag + sparse Adam, against the same step with a dense
-//     gradient and a dense Adam over the whole table (target: >= 10x faster).
+//     gradient and a dense Adam over the whole table (target: >= 10x faster);
+//   - layer_norm forward + backward (x, weight and bias gradients), the fused op against the
+//     composed-ops formula it replaced, [4096 x 256] and [512 x 1024] float32, 1 and 2
+//     threads; the fused rows report speedup_vs_composed (the composed row runs first).
 // When Debian's libtorch-dev is installed, the same workloads run on libtorch in this binary
 // (EMBER_BENCH_LIBTORCH), for a side-by-side ratio.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <map>
+#include <tuple>
 
 #include <ember.h>
 
@@ -96,6 +103,47 @@ void BM_embedding_bag_adam_step(benchmark::State& state) {
   state.SetLabel(sparse ? "sparse grad + lazy Adam" : "dense grad + dense Adam");
 }
 
+// ---- layer_norm: fused op vs the composed formula ----------------------------------------------
+
+// Seconds per iteration of the composed baseline, by (rows, cols, threads).
+std::map<std::tuple<int64_t, int64_t, int64_t>, double> g_layer_norm_composed;
+
+ember::Tensor composed_layer_norm(const ember::Tensor& x, const ember::Tensor& w, const ember::Tensor& b) {
+  ember::Tensor xc = x - x.mean({-1}, true);
+  return xc * ((xc * xc).mean({-1}, true) + 1e-5).rsqrt() * w + b;
+}
+
+// One forward and the gradients of x, weight and bias (returned, not accumulated).
+void layer_norm_step(benchmark::State& state, bool fused) {
+  const int64_t rows = state.range(0), cols = state.range(1), threads = state.range(2);
+  ember::set_num_threads(static_cast<int>(threads));
+  ember::manual_seed(0);
+  ember::Tensor x = ember::randn({rows, cols}, ember::requires_grad());
+  ember::Tensor w = (ember::rand({cols}) + 0.5).requires_grad_(), b = ember::randn({cols}).requires_grad_();
+  ember::Tensor up = ember::randn({rows, cols});
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    ember::Tensor y = fused ? nn::functional::layer_norm(x, {cols}, w, b) : composed_layer_norm(x, w, b);
+    auto grads = ember::autograd::grad({y}, {x, w, b}, {up});
+    benchmark::DoNotOptimize(grads[0].impl());
+  }
+  const double per_iter = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                          static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
+  // The least the fused pair must move: x read and y written forward; dy and x read and dx
+  // written backward.
+  state.counters["GB/s"] = benchmark::Counter(5.0 * static_cast<double>(rows * cols) * sizeof(float) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  const auto key = std::make_tuple(rows, cols, threads);
+  if (!fused) {
+    g_layer_norm_composed[key] = per_iter;
+  } else if (g_layer_norm_composed.count(key)) {
+    state.counters["speedup_vs_composed"] = g_layer_norm_composed[key] / per_iter;
+  }
+}
+
+void BM_layer_norm_composed(benchmark::State& state) { layer_norm_step(state, false); }
+void BM_layer_norm_fused(benchmark::State& state) { layer_norm_step(state, true); }
+
 #ifdef EMBER_BENCH_LIBTORCH
 void BM_libtorch_mlp_forward_backward(benchmark::State& state) {
   torch::set_num_threads(static_cast<int>(state.range(2)));
@@ -151,6 +199,23 @@ BENCHMARK(BM_mlp_forward_backward)
 BENCHMARK(BM_embedding_bag)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_adam_step_1M)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_embedding_bag_adam_step)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::kMicrosecond);
+// Baseline first: the fused rows read its time for their speedup counter.
+BENCHMARK(BM_layer_norm_composed)
+    ->Args({4096, 256, 1})
+    ->Args({4096, 256, 2})
+    ->Args({512, 1024, 1})
+    ->Args({512, 1024, 2})
+    ->ArgNames({"rows", "cols", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_layer_norm_fused)
+    ->Args({4096, 256, 1})
+    ->Args({4096, 256, 2})
+    ->Args({512, 1024, 1})
+    ->Args({512, 1024, 2})
+    ->ArgNames({"rows", "cols", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 #ifdef EMBER_BENCH_LIBTORCH
 BENCHMARK(BM_libtorch_mlp_forward_backward)
     ->ArgsProduct({{32, 256}, {64, 512}, {1, 2}})

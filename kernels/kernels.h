@@ -70,6 +70,15 @@ void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tenso
 std::pair<int64_t, int64_t> index_min_max(const Tensor& index);
 /// Fills out with uniform [0, 1) or standard normal numbers from (seed, offset).
 void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset);
+/// LayerNorm of each row of a contiguous [rows, cols] x (rows = mean.numel()): mean [rows],
+/// rstd = 1 / sqrt(biased variance + eps) [rows], y = (x - mean) * rstd * weight + bias.
+/// weight and bias ([cols]) may be undefined; every tensor contiguous, float32 or float64.
+void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                const Tensor& mean, const Tensor& rstd);
+/// Its backward from dy [rows, cols]: dx, dweight = sum over rows of dy * xhat and dbias =
+/// sum over rows of dy (xhat = (x - mean) * rstd); undefined outputs are not computed.
+void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& weight, const Tensor& dx, const Tensor& dweight, const Tensor& dbias);
 }  // namespace cpu
 
 namespace cuda {
@@ -105,6 +114,11 @@ void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tenso
 std::pair<int64_t, int64_t> index_min_max(const Tensor& index);
 /// out contiguous; the CPU's formula (kernels/cuda/random.cu).
 void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset);
+// LayerNorm (kernels/cuda/layer_norm.cu): the CPU twins' contracts; float32 sums in float32.
+void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                const Tensor& mean, const Tensor& rstd);
+void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& weight, const Tensor& dx, const Tensor& dweight, const Tensor& dbias);
 }  // namespace cuda
 
 // ---- by device -------------------------------------------------------------------------------
@@ -145,6 +159,10 @@ inline void index_add(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
 inline void index_copy(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
 inline std::pair<int64_t, int64_t> index_min_max(const Tensor&) { return {}; }
 inline void random(const Tensor&, bool, uint64_t, uint64_t) {}
+inline void layer_norm(const Tensor&, const Tensor&, const Tensor&, double, const Tensor&, const Tensor&,
+                       const Tensor&) {}
+inline void layer_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                const Tensor&, const Tensor&, const Tensor&) {}
 }  // namespace cuda
 #endif
 
@@ -215,6 +233,18 @@ inline std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
 inline void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) {
   if (kWithCuda && !on_cpu(out)) return cuda::random(out, normal, seed, offset);
   cpu::random(out, normal, seed, offset);
+}
+
+// LayerNorm by the input's device.
+inline void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                       const Tensor& mean, const Tensor& rstd) {
+  if (kWithCuda && !on_cpu(x)) return cuda::layer_norm(x, weight, bias, eps, y, mean, rstd);
+  cpu::layer_norm(x, weight, bias, eps, y, mean, rstd);
+}
+inline void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                                const Tensor& weight, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) {
+  if (kWithCuda && !on_cpu(x)) return cuda::layer_norm_backward(dy, x, mean, rstd, weight, dx, dweight, dbias);
+  cpu::layer_norm_backward(dy, x, mean, rstd, weight, dx, dweight, dbias);
 }
 
 }  // namespace ember::kernels

@@ -7,6 +7,7 @@
 #include "nn/dropout.h"
 #include "nn/embedding.h"
 #include "nn/embedding_bag_op.h"
+#include "nn/layer_norm_op.h"
 #include "nn/functional.h"
 #include "nn/init.h"
 #include "nn/linear.h"

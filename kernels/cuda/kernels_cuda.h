@@ -1,11 +1,11 @@
 #pragma once
 // Standalone CUDA kernels on raw device pointers: GEMM (cuBLAS and our own tiled SGEMM),
-// softmax and reductions over the last or first dim of a contiguous [outer, inner] array.
-// They know nothing of Tensor: the op layer passes data pointers, sizes and a stream, so the
-// kernels can be tested and benchmarked on their own. Every function is asynchronous on
-// `stream` (0: the legacy default stream), checks its launch, and throws ember::Error
-// ("[cuda] ..." or "[cublas] ...") on a failed CUDA call or ("[op] ...") on bad sizes.
-// Sizes of 0 are fine: nothing is launched (or C is scaled by beta when k = 0).
+// softmax, layer norm and reductions over the last or first dim of a contiguous [outer,
+// inner] array. They know nothing of Tensor: the op layer passes data pointers, sizes and a
+// stream, so the kernels can be tested and benchmarked on their own. Every function is
+// asynchronous on `stream` (0: the legacy default stream), checks its launch, and throws
+// ember::Error ("[cuda] ..." or "[cublas] ...") on a failed CUDA call or ("[op] ...") on bad
+// sizes. Sizes of 0 are fine: nothing is launched (or C is scaled by beta when k = 0).
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -52,6 +52,26 @@ void softmax_backward(const float* grad_out, const float* out, float* grad_in, i
                       cudaStream_t stream = 0);
 void softmax_backward(const double* grad_out, const double* out, double* grad_in, int64_t rows, int64_t cols, bool log,
                       cudaStream_t stream = 0);
+
+// ---- layer norm (layer_norm.cu) ----------------------------------------------------------------
+
+/// LayerNorm of each row of a contiguous [rows, cols] x: mean[rows], rstd[rows] = 1 /
+/// sqrt(biased variance + eps), y = (x - mean) * rstd * weight + bias. weight and bias
+/// ([cols]) may be null.
+void layer_norm(const float* x, const float* weight, const float* bias, float* y, float* mean, float* rstd,
+                int64_t rows, int64_t cols, double eps, cudaStream_t stream = 0);
+void layer_norm(const double* x, const double* weight, const double* bias, double* y, double* mean, double* rstd,
+                int64_t rows, int64_t cols, double eps, cudaStream_t stream = 0);
+/// Elements of the workspace layer_norm_backward needs for dweight / dbias (0: none).
+int64_t layer_norm_backward_workspace(int64_t rows, int64_t cols);
+/// Backward from dy [rows, cols]: dx, dweight = sum over rows of dy * xhat, dbias = sum over
+/// rows of dy. dx, dweight, dbias and weight may be null (not wanted / weight 1). Deterministic.
+void layer_norm_backward(const float* dy, const float* x, const float* mean, const float* rstd, const float* weight,
+                         float* dx, float* dweight, float* dbias, int64_t rows, int64_t cols, float* workspace,
+                         cudaStream_t stream = 0);
+void layer_norm_backward(const double* dy, const double* x, const double* mean, const double* rstd,
+                         const double* weight, double* dx, double* dweight, double* dbias, int64_t rows, int64_t cols,
+                         double* workspace, cudaStream_t stream = 0);
 
 // ---- reductions (reduce.cu) --------------------------------------------------------------------
 

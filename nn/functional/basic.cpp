@@ -1,8 +1,10 @@
-// Stateless layer forms, composed from ember's differentiable ops.
+// Stateless layer forms, composed from ember's differentiable ops (layer_norm and embedding_bag
+// call their fused ops).
 #include "nn/functional/basic.h"
 
 #include "autograd/grad_mode.h"
 #include "nn/embedding_bag_op.h"
+#include "nn/layer_norm_op.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 
@@ -48,12 +50,11 @@ Tensor dropout(const Tensor& x, double p, bool training) {
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
+  check_layer_norm_shapes(x, normalized_shape, weight, bias);
+  if (native_layer_norm_supports(x, weight, bias))
+    return std::get<0>(native_layer_norm(x, normalized_shape, weight, bias, eps));
+  // Mixed or non-float dtypes (or devices): the composed formula, with type promotion.
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
-  bool ok = k >= 1 && x.dim() >= k;
-  for (int64_t i = 0; ok && i < k; ++i) ok = x.size(x.dim() - k + i) == normalized_shape[static_cast<size_t>(i)];
-  EMBER_CHECK(ok, "layer_norm", "Given normalized_shape=", shape_text(normalized_shape),
-              ", expected input with shape [*, ", shape_text(normalized_shape), "], but got input of size ",
-              shape_text(x.sizes()));
   Shape dims;
   for (int64_t i = x.dim() - k; i < x.dim(); ++i) dims.push_back(i);
   Tensor mu = x.mean(dims, true);

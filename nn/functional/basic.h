@@ -25,7 +25,8 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 /// the rest by 1 / (1 - p); otherwise returns x.
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
 
-/// Normalizes over the trailing dims given by normalized_shape, then applies weight/bias.
+/// Normalizes over the trailing dims given by normalized_shape, then applies weight/bias
+/// (each of shape normalized_shape). The fused op (nn/layer_norm_op.h) when the dtypes allow.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
 
