@@ -173,8 +173,7 @@ Device device_from_name(const std::string& name) {
   } catch (const ember::Error&) {
     throw SpamError("--device " + name + ": unknown device (expected cpu, cuda or cuda:0)");
   }
-  // Device keeps an 8-bit index ("cuda:256" would read as cuda:0): judge the name itself.
-  check_device(d.is_cuda() && name != "cuda" && name != "cuda:0" ? Device(kCUDA, 1) : d, name);
+  check_device(d, name);
   return d;
 }
 
