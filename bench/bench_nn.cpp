@@ -3,6 +3,7 @@
 //   - EmbeddingBag (vocabulary 2^18, dim 64, 32 bags of 100 ids) forward and backward, with
 //     dense and row-sparse gradients;
 //   - an Adam step over 1M parameters;
+//   - dropout forward: the fused kernel against the composed formula it replaced;
 //   - the spam-style step: EmbeddingBag + sparse Adam, against the same step with a dense
 //     gradient and a dense Adam over the whole table (target: >= 10x faster).
 // When Debian's libtorch-dev is installed, the same workloads run on libtorch in this binary
@@ -96,6 +97,31 @@ void BM_embedding_bag_adam_step(benchmark::State& state) {
   state.SetLabel(sparse ? "sparse grad + lazy Adam" : "dense grad + dense Adam");
 }
 
+// Dropout forward, training, p = 0.1, float32, 1 thread: the fused kernel (one pass, mask
+// drawn on the fly) against the composed formula it replaced (rand, compare, cast, scale,
+// multiply: four kernels, three temporaries), which gives the same masks for a seed.
+void BM_dropout_fused(benchmark::State& state) {
+  ember::set_num_threads(1);
+  ember::manual_seed(0);
+  ember::Tensor x = ember::randn({state.range(0)});
+  for (auto _ : state) benchmark::DoNotOptimize(nn::functional::dropout(x, 0.1, true).impl());
+  state.counters["elems/s"] = benchmark::Counter(static_cast<double>(state.range(0)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_dropout_composed(benchmark::State& state) {
+  ember::set_num_threads(1);
+  ember::manual_seed(0);
+  ember::Tensor x = ember::randn({state.range(0)});
+  const double p = 0.1;
+  for (auto _ : state) {
+    ember::Tensor keep = (ember::rand(x.sizes()) >= p).to(x.dtype()) * (1.0 / (1.0 - p));
+    benchmark::DoNotOptimize((x * keep).impl());
+  }
+  state.counters["elems/s"] = benchmark::Counter(static_cast<double>(state.range(0)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
 #ifdef EMBER_BENCH_LIBTORCH
 void BM_libtorch_mlp_forward_backward(benchmark::State& state) {
   torch::set_num_threads(static_cast<int>(state.range(2)));
@@ -151,6 +177,8 @@ BENCHMARK(BM_mlp_forward_backward)
 BENCHMARK(BM_embedding_bag)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_adam_step_1M)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_embedding_bag_adam_step)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_dropout_fused)->Arg(1 << 12)->Arg(1 << 16)->Arg(1 << 20)->ArgName("n")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_dropout_composed)->Arg(1 << 12)->Arg(1 << 16)->Arg(1 << 20)->ArgName("n")->Unit(benchmark::kMicrosecond);
 #ifdef EMBER_BENCH_LIBTORCH
 BENCHMARK(BM_libtorch_mlp_forward_backward)
     ->ArgsProduct({{32, 256}, {64, 512}, {1, 2}})

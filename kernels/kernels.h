@@ -70,6 +70,10 @@ void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tenso
 std::pair<int64_t, int64_t> index_min_max(const Tensor& index);
 /// Fills out with uniform [0, 1) or standard normal numbers from (seed, offset).
 void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset);
+/// out = x * keep_i / (1 - p) for contiguous x and out of one shape and floating dtype, where
+/// keep_i = (number offset + i of seed's stream, as random() stores it in that dtype) >= p:
+/// the mask rand(x.sizes()) >= p would give after drawing from that offset.
+void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out);
 }  // namespace cpu
 
 namespace cuda {
@@ -105,6 +109,8 @@ void index_copy(const Tensor& out, int64_t dim, const Tensor& index, const Tenso
 std::pair<int64_t, int64_t> index_min_max(const Tensor& index);
 /// out contiguous; the CPU's formula (kernels/cuda/random.cu).
 void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset);
+/// The same masks as the CPU's, bit for bit (kernels/cuda/dropout.cu).
+void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out);
 }  // namespace cuda
 
 // ---- by device -------------------------------------------------------------------------------
@@ -145,6 +151,7 @@ inline void index_add(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
 inline void index_copy(const Tensor&, int64_t, const Tensor&, const Tensor&) {}
 inline std::pair<int64_t, int64_t> index_min_max(const Tensor&) { return {}; }
 inline void random(const Tensor&, bool, uint64_t, uint64_t) {}
+inline void dropout(const Tensor&, double, uint64_t, uint64_t, const Tensor&) {}
 }  // namespace cuda
 #endif
 
@@ -215,6 +222,10 @@ inline std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
 inline void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) {
   if (kWithCuda && !on_cpu(out)) return cuda::random(out, normal, seed, offset);
   cpu::random(out, normal, seed, offset);
+}
+inline void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out) {
+  if (kWithCuda && !on_cpu(out)) return cuda::dropout(x, p, seed, offset, out);
+  cpu::dropout(x, p, seed, offset, out);
 }
 
 }  // namespace ember::kernels
