@@ -72,11 +72,9 @@ TEST_CASE("cuda dropout: strided inputs, gradients and the second derivative mat
   for (ScalarType dt : {kFloat32, kFloat64}) {
     Tensor base = test::uniform({9, 70}, 1, 2, dt);
     auto run = [&](Device dev, bool transposed) {
-      Tensor leaf = base.to(dev).requires_grad_(true);
+      Tensor leaf = base.detach().to(dev).requires_grad_(true);  // a fresh leaf per run
       Tensor x = transposed ? leaf.t() : leaf * 1.0;
-      Tensor v = (transposed ? test::uniform({70, 9}, -1, 1, dt) : test::uniform({9, 70}, -1, 1, dt))
-                     .to(dev)
-                     .requires_grad_(true);
+      Tensor v = test::uniform(x.sizes(), -1, 1, dt).to(dev).requires_grad_(true);
       manual_seed(12);
       Tensor y = F::dropout(x, 0.35, true);
       Tensor gx = autograd::grad({y}, {leaf}, {v}, std::nullopt, /*create_graph=*/true)[0];

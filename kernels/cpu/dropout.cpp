@@ -17,10 +17,14 @@ void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Te
     // Both rounded to T exactly as the composed (rand(...) >= p).to(T) * (1 / (1 - p)) rounds
     // them, so that every element is bit for bit what that formula gives.
     const T threshold = static_cast<T>(p), scale = static_cast<T>(1.0 / (1.0 - p));
-    parallel_for(out.numel(), 16, [&](int64_t b, int64_t e) {
+    parallel_for(out.numel(), 16, [=](int64_t b, int64_t e) {
+      // By-value captures and restrict: nothing the loop stores can alias its constants, so
+      // it vectorizes (64-bit multiplies: AVX-512 DQ).
+      const T* __restrict in = px;
+      T* __restrict res = po;
       for (int64_t i = b; i < e; ++i) {
         const bool keep = rng::uniform_as<T>(seed, offset + static_cast<uint64_t>(i)) >= threshold;
-        po[i] = px[i] * (keep ? scale : T(0));  // a product, not a select: NaN * 0 stays NaN
+        res[i] = in[i] * (keep ? scale : T(0));  // a product, not a select: NaN * 0 stays NaN
       }
     });
   });
