@@ -3,6 +3,7 @@
 //   - EmbeddingBag (vocabulary 2^18, dim 64, 32 bags of 100 ids) forward and backward, with
 //     dense and row-sparse gradients;
 //   - an Adam step over 1M parameters;
+//   - dropout forward: the fused kernel against the composed formula it replaced;
 //   - the spam-style step: EmbeddingBag + sparse Adam, against the same step with a dense
 //     gradient and a dense Adam over the whole table (target: >= 10x faster);
 //   - layer_norm forward + backward (x, weight and bias gradients), the fused op against the
@@ -144,6 +145,33 @@ void layer_norm_step(benchmark::State& state, bool fused) {
 void BM_layer_norm_composed(benchmark::State& state) { layer_norm_step(state, false); }
 void BM_layer_norm_fused(benchmark::State& state) { layer_norm_step(state, true); }
 
+// ---- dropout: fused op vs the composed formula -------------------------------------------------
+
+// Dropout forward, training, p = 0.1, float32, 1 thread: the fused kernel (one pass, mask
+// drawn on the fly) against the composed formula it replaced (rand, compare, cast, scale,
+// multiply: four kernels, three temporaries), which gives the same masks for a seed.
+void BM_dropout_fused(benchmark::State& state) {
+  ember::set_num_threads(1);
+  ember::manual_seed(0);
+  ember::Tensor x = ember::randn({state.range(0)});
+  for (auto _ : state) benchmark::DoNotOptimize(nn::functional::dropout(x, 0.1, true).impl());
+  state.counters["elems/s"] = benchmark::Counter(static_cast<double>(state.range(0)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_dropout_composed(benchmark::State& state) {
+  ember::set_num_threads(1);
+  ember::manual_seed(0);
+  ember::Tensor x = ember::randn({state.range(0)});
+  const double p = 0.1;
+  for (auto _ : state) {
+    ember::Tensor keep = (ember::rand(x.sizes()) >= p).to(x.dtype()) * (1.0 / (1.0 - p));
+    benchmark::DoNotOptimize((x * keep).impl());
+  }
+  state.counters["elems/s"] = benchmark::Counter(static_cast<double>(state.range(0)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
 #ifdef EMBER_BENCH_LIBTORCH
 void BM_libtorch_mlp_forward_backward(benchmark::State& state) {
   torch::set_num_threads(static_cast<int>(state.range(2)));
@@ -216,6 +244,8 @@ BENCHMARK(BM_layer_norm_fused)
     ->ArgNames({"rows", "cols", "threads"})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_dropout_fused)->Arg(1 << 12)->Arg(1 << 16)->Arg(1 << 20)->ArgName("n")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_dropout_composed)->Arg(1 << 12)->Arg(1 << 16)->Arg(1 << 20)->ArgName("n")->Unit(benchmark::kMicrosecond);
 #ifdef EMBER_BENCH_LIBTORCH
 BENCHMARK(BM_libtorch_mlp_forward_backward)
     ->ArgsProduct({{32, 256}, {64, 512}, {1, 2}})

@@ -79,6 +79,10 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
 /// sum over rows of dy (xhat = (x - mean) * rstd); undefined outputs are not computed.
 void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                          const Tensor& weight, const Tensor& dx, const Tensor& dweight, const Tensor& dbias);
+/// out = x * keep_i / (1 - p) for contiguous x and out of one shape and floating dtype, where
+/// keep_i = (number offset + i of seed's stream, as random() stores it in that dtype) >= p:
+/// the mask rand(x.sizes()) >= p would give after drawing from that offset.
+void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out);
 }  // namespace cpu
 
 namespace cuda {
@@ -119,6 +123,8 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
                 const Tensor& mean, const Tensor& rstd);
 void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                          const Tensor& weight, const Tensor& dx, const Tensor& dweight, const Tensor& dbias);
+/// The same masks as the CPU's, bit for bit (kernels/cuda/dropout.cu).
+void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out);
 }  // namespace cuda
 
 // ---- by device -------------------------------------------------------------------------------
@@ -163,6 +169,7 @@ inline void layer_norm(const Tensor&, const Tensor&, const Tensor&, double, cons
                        const Tensor&) {}
 inline void layer_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                 const Tensor&, const Tensor&, const Tensor&) {}
+inline void dropout(const Tensor&, double, uint64_t, uint64_t, const Tensor&) {}
 }  // namespace cuda
 #endif
 
@@ -233,6 +240,10 @@ inline std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
 inline void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) {
   if (kWithCuda && !on_cpu(out)) return cuda::random(out, normal, seed, offset);
   cpu::random(out, normal, seed, offset);
+}
+inline void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out) {
+  if (kWithCuda && !on_cpu(out)) return cuda::dropout(x, p, seed, offset, out);
+  cpu::dropout(x, p, seed, offset, out);
 }
 
 // LayerNorm by the input's device.

@@ -5,6 +5,7 @@
 #include "nn/container.h"
 #include "nn/conv.h"
 #include "nn/dropout.h"
+#include "nn/dropout_op.h"
 #include "nn/embedding.h"
 #include "nn/embedding_bag_op.h"
 #include "nn/layer_norm_op.h"

@@ -32,4 +32,11 @@ inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) 
 /// Throws unless t is defined.
 void check_defined(const Tensor& t, const char* op);
 
+/// Where an op's random numbers come from: the global generator's seed and the first of n
+/// consecutive positions of its stream, reserved now (as rand() of n elements reserves them).
+struct RandomDraw {
+  uint64_t seed = 0, offset = 0;
+};
+RandomDraw reserve_random(uint64_t n);
+
 }  // namespace ember::internal

@@ -29,6 +29,8 @@ Tensor random_tensor(const Shape& sizes, const TensorOptions& o, bool normal, co
 }
 }  // namespace
 
+internal::RandomDraw internal::reserve_random(uint64_t n) { return {g_seed.load(), reserve(n)}; }
+
 void manual_seed(uint64_t seed) {
   g_seed = seed;
   g_offset = 0;

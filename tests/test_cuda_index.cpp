@@ -3,6 +3,7 @@
 // indices, empty). Without a GPU each GPU case prints "skipped: no CUDA device ..." and
 // returns: it has checked nothing. The checks that throw before touching the device run
 // everywhere (fake_cuda, as in tests/test_cuda.cpp).
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -143,16 +144,19 @@ TEST_CASE("cuda index: embedding_bag forward and backward match the CPU") {
     for (bool psw_on : {false, true}) {
       if (psw_on && mode != nn::EmbeddingBagMode::Sum) continue;
       for (int64_t pad : {int64_t{-1}, int64_t{2}}) {
-        for (bool last : {false, true}) {
+        // trailing: entries after the last offset (include_last_offset only), in no bag.
+        for (auto [last, trailing] : {std::pair{false, 0}, std::pair{true, 0}, std::pair{true, 5}}) {
           for (bool sparse : {false, true}) {
             std::string what = "mode " + std::to_string(static_cast<int>(mode)) + (psw_on ? " psw" : "") +
                                " pad " + std::to_string(pad) + (last ? " include_last" : "") +
-                               (sparse ? " sparse" : " dense");
+                               (trailing ? " trailing" : "") + (sparse ? " sparse" : " dense");
             Tensor weight = test::uniform({V, D}, -1, 1);
-            Tensor idx = random_index({N}, V);  // repeats across and within bags
+            // Repeats across and within bags; row V - 1 only in the last entry, so that with
+            // trailing entries it is used by no bag and must not appear in a sparse gradient.
+            Tensor idx = cat({random_index({N - 1}, V - 1), tensor({V - 1})}, 0);
             // Bags of sizes 0, 5, 1, 0, 20, then the rest (an empty bag in the middle and one at the start).
             std::vector<int64_t> off = {0, 0, 5, 6, 6, 26};
-            if (last) off.push_back(N);
+            if (last) off.push_back(N - trailing);
             Tensor offsets = tensor(off);
             Tensor psw = psw_on ? test::uniform({N}, -1, 1) : Tensor();
             auto run = [&](Device dev) {
@@ -162,15 +166,23 @@ TEST_CASE("cuda index: embedding_bag forward and backward match the CPU") {
               Tensor go = test::uniform(out.sizes(), -1, 1);
               out.backward(go.to(dev));
               Tensor gw = sparse ? nn::sparse_grad_to_dense(w) : w.grad();
-              return std::make_tuple(out, gw, psw_on ? p.grad() : Tensor());
+              return std::make_tuple(out, gw, psw_on ? p.grad() : Tensor(), nn::sparse_grad(w));
             };
             manual_seed(5);
-            auto [oc, wc, pc] = run(Device(kCPU));
+            auto [oc, wc, pc, sc] = run(Device(kCPU));
             manual_seed(5);
-            auto [og, wg, pg] = run(kGpu);
+            auto [og, wg, pg, sg] = run(kGpu);
             check_same(og, oc, "forward " + what);
             check_same(wg, wc, "weight grad " + what);
             if (psw_on) check_same(pg, pc, "per_sample_weights grad " + what);
+            if (sparse) {  // the same rows, not just the same dense picture: no extra zero rows
+              check_same(sg.first, sc.first, "sparse grad rows " + what, 0);
+              check_same(sg.second, sc.second, "sparse grad values " + what);
+              if (trailing) {
+                const std::vector<double> rows = test::values(sc.first);
+                CHECK(std::find(rows.begin(), rows.end(), double(V - 1)) == rows.end());
+              }
+            }
           }
         }
       }
@@ -197,6 +209,8 @@ TEST_CASE("cuda index: dropout masks and uniform numbers equal the CPU's for a s
     manual_seed(123);
     Tensor g = rand({1000, 3}, TensorOptions(dt).device(kGpu));
     check_same(g, c, "rand", 0);
+    // dropout draws its mask inside its fused kernel on each device (kernels/*/dropout.*) from
+    // the same formula as rand; tests/test_cuda_dropout.cpp compares it with rand's masks too.
     Tensor x = test::uniform({64, 33}, -1, 1, dt);
     manual_seed(9);
     Tensor yc = nn::functional::dropout(x, 0.3, true);

@@ -1,25 +1,15 @@
 // Counter-based random numbers on the GPU: the CUDA twin of kernels/cpu/random.cpp, with the
-// same formula, so element i of a request is the same number on either device (uniform ones
-// bit for bit: integer hashing and one rounding to T; normal ones to the last ulp or two, as
-// the GPU's log and cos are not glibc's).
+// same formula (kernels/counter_rng.h), so element i of a request is the same number on
+// either device (uniform ones bit for bit: integer hashing and one rounding to T; normal ones
+// to the last ulp or two, as the GPU's log and cos are not glibc's).
 #include <cstdint>
 
+#include "kernels/counter_rng.h"
 #include "kernels/cuda/map.cuh"
 #include "kernels/kernels.h"
 
 namespace ember::kernels::cuda {
 namespace {
-
-__device__ __forceinline__ uint64_t mix(uint64_t x) {  // splitmix64's finalizer
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-__device__ __forceinline__ double uniform(uint64_t seed, uint64_t i) {
-  return static_cast<double>(mix(seed * 0x632be59bd9b4e019ull ^ mix(i)) >> 11) * 0x1.0p-53;
-}
 
 template <class T>
 __global__ void __launch_bounds__(kThreads)
@@ -28,11 +18,9 @@ __global__ void __launch_bounds__(kThreads)
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const uint64_t k = offset + static_cast<uint64_t>(normal ? 2 * i : i);
     if (!normal) {
-      T v = static_cast<T>(uniform(seed, k));
-      if (v >= T(1)) v = ::nextafter(T(1), T(0));  // float rounding must not reach 1
-      p[i] = v;
+      p[i] = rng::uniform_as<T>(seed, k);
     } else {  // Box-Muller
-      const double u1 = 1.0 - uniform(seed, k), u2 = uniform(seed, k + 1);
+      const double u1 = 1.0 - rng::uniform(seed, k), u2 = rng::uniform(seed, k + 1);
       p[i] = static_cast<T>(::sqrt(-2.0 * ::log(u1)) * ::cos(2.0 * 3.14159265358979323846 * u2));
     }
   }

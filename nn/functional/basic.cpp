@@ -2,10 +2,11 @@
 // call their fused ops).
 #include "nn/functional/basic.h"
 
-#include "autograd/grad_mode.h"
+#include "nn/dropout_op.h"
 #include "nn/embedding_bag_op.h"
 #include "nn/layer_norm_op.h"
 #include "tensor/error.h"
+#include "tensor/internal.h"
 #include "tensor/ops.h"
 
 namespace ember::nn::functional {
@@ -37,15 +38,11 @@ Tensor log_softmax(const Tensor& x, int64_t dim) { return ember::log_softmax(x, 
 
 Tensor dropout(const Tensor& x, double p, bool training) {
   EMBER_CHECK(p >= 0 && p <= 1, "dropout", "dropout probability has to be between 0 and 1, but got ", p);
-  if (!training || p == 0) return x;
-  if (p == 1) return x * 0.0;
-  Tensor keep;
-  {
-    NoGradGuard g;
-    keep = (rand(x.sizes(), TensorOptions().dtype(x.dtype()).device(x.device())) >= p).to(x.dtype()) *
-           (1.0 / (1.0 - p));
-  }
-  return x * keep;
+  internal::check_defined(x, "dropout");
+  // As PyTorch: nothing to drop returns x itself, and p == 1 draws no numbers.
+  if (!training || p == 0 || x.numel() == 0) return x;
+  if (p == 1) return x * zeros({}, x.options());
+  return fused_dropout(x, p);  // one kernel; the masks the old rand-and-multiply formula gave
 }
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
