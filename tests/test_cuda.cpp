@@ -152,6 +152,19 @@ TEST_CASE("cuda: device queries are safe without a GPU") {
   CHECK(cuda::self_test());
 }
 
+TEST_CASE("cuda: device strings") {
+  CHECK(Device("cuda") == Device(kCUDA, 0));
+  CHECK(Device("cuda:7").index == 7);
+  CHECK(Device("cuda:127").str() == "cuda:127");
+  CHECK(Device("cpu").is_cpu());
+  // The index is an int8_t: larger numbers are refused, not wrapped (cuda:256 is not cuda:0).
+  for (const char* bad : {"cuda:128", "cuda:256", "cuda:99999999999999999999"})
+    CHECK(test::error_of([&] { (void)Device(bad); }) ==
+          "[Device] Invalid device string: '" + std::string(bad) + "' (device index out of range)");
+  CHECK(test::error_of([] { (void)Device("cuda:x"); }) == "[Device] Invalid device string: 'cuda:x'");
+  CHECK(test::error_of([] { (void)Device("gpu"); }).find("[Device] Expected one of cpu, cuda") == 0);
+}
+
 TEST_CASE("cuda: errors that need no GPU") {
   // Mixed devices are refused before any kernel runs, naming both devices.
   Tensor g = fake_cuda({3}), c = ones({3});
