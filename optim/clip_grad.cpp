@@ -39,7 +39,10 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   std::vector<Tensor> norms;
   ScalarType common = grads.front().dtype();
   for (const Tensor& g : grads) common = promote_types(common, g.dtype());
-  for (const Tensor& g : grads) norms.push_back(norm(g, norm_type).to(common).cpu());
+  // The norms stay where the gradients are (the first one's device when they differ): on a GPU
+  // the whole clip then waits for the device once, at item() below, not once per parameter.
+  const Device device = grads.front().device();
+  for (const Tensor& g : grads) norms.push_back(norm(g, norm_type).to(common).to(device));
   Tensor total = std::isinf(norm_type) ? max(stack(norms)) : norm(stack(norms), norm_type);
   const double total_value = total.item<double>();
   EMBER_CHECK(!error_if_nonfinite || std::isfinite(total_value), "clip_grad_norm_", "The total norm of order ",
