@@ -13,16 +13,22 @@ namespace ember::kernels::cpu {
 void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) {
   check_cpu(out, normal ? "randn" : "rand");
   dispatch_floating(out.dtype(), "random", [&]<class T>() {
-    T* p = out.impl()->data_as<T>();
-    parallel_for(out.numel(), 16, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        uint64_t k = offset + static_cast<uint64_t>(normal ? 2 * i : i);
-        if (!normal) {
-          p[i] = rng::uniform_as<T>(seed, k);
-        } else {  // Box-Muller
-          double u1 = 1.0 - rng::uniform(seed, k), u2 = rng::uniform(seed, k + 1);
-          p[i] = static_cast<T>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
-        }
+    T* const data = out.impl()->data_as<T>();
+    if (!normal) {
+      // Constants captured by value and a restrict pointer: the compiler can then prove the
+      // stores alias nothing the loop reads, and the hash loop vectorizes (several times faster
+      // than the same loop with captures by reference).
+      parallel_for(out.numel(), 16, [data, seed, offset](int64_t b, int64_t e) {
+        T* __restrict p = data;
+        for (int64_t i = b; i < e; ++i) p[i] = rng::uniform_as<T>(seed, offset + static_cast<uint64_t>(i));
+      });
+      return;
+    }
+    parallel_for(out.numel(), 16, [data, seed, offset](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {  // Box-Muller on numbers 2i and 2i + 1
+        const uint64_t k = offset + 2 * static_cast<uint64_t>(i);
+        double u1 = 1.0 - rng::uniform(seed, k), u2 = rng::uniform(seed, k + 1);
+        data[i] = static_cast<T>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
       }
     });
   });
