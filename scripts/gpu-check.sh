@@ -28,20 +28,20 @@ mkdir -p "$logs"
 # ---- tools -------------------------------------------------------------------------------------
 # The lent GPU machines have nvcc, CMake and a host compiler but none of the C++ libraries,
 # and no network. scripts/gpu-deps.sh, run beforehand where there is a network, packs them
-# into .gpu-deps/deps.tar.xz (carried along with the tree); when it is there it is used (its
+# into .gpu-deps/deps.tar.gz (carried along with the tree); when it is there it is used (its
 # CMake prefix comes before the system's). Otherwise install what is missing if apt can (60 s: apt without a network can hang),
 # else go on with what is there (the build step says what is lacking).
 deps_args=()
-if [ -f .gpu-deps/deps.tar.xz ]; then
+if [ -f .gpu-deps/deps.tar.gz ]; then
   deps=$PWD/$bdir/deps
-  rm -rf "$deps" && mkdir -p "$deps" && tar -C "$deps" -xJf .gpu-deps/deps.tar.xz
+  rm -rf "$deps" && mkdir -p "$deps" && tar -C "$deps" -xzf .gpu-deps/deps.tar.gz
   blas=$deps/usr/lib/x86_64-linux-gnu/openblas-openmp
   deps_args=(-DCMAKE_PREFIX_PATH="$deps/usr" -DEMBER_OPENBLAS_LIBRARY="$blas/libopenblas.so"
              -DEMBER_CBLAS_INCLUDE_DIR="$deps/usr/include/x86_64-linux-gnu/openblas-openmp")
   export LD_LIBRARY_PATH=$blas:$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  echo "gpu-check: using the packages bundled in .gpu-deps/deps.tar.xz"
+  echo "gpu-check: using the packages bundled in .gpu-deps/deps.tar.gz"
 elif ! timeout 60 bash scripts/install-deps.sh >"$logs/install-deps.log" 2>&1; then
-  echo "gpu-check: install-deps failed (no network?) and no .gpu-deps/deps.tar.xz (scripts/gpu-deps.sh);" \
+  echo "gpu-check: install-deps failed (no network?) and no .gpu-deps/deps.tar.gz (scripts/gpu-deps.sh);" \
        "continuing with the installed packages"
   tail -3 "$logs/install-deps.log"
 fi

@@ -2,10 +2,10 @@
 # Prepares, on a machine WITH a network, what scripts/gpu-check.sh needs on a GPU machine that
 # has none: the build's Debian packages unpacked into one archive, and a copy of the SMS Spam
 # Collection. Everything goes into .gpu-deps/ (git-ignored; never committed):
-#   .gpu-deps/deps.tar.xz                    usr/ of Eigen, OpenBLAS (openmp), doctest, Google
+#   .gpu-deps/deps.tar.gz                    usr/ of Eigen, OpenBLAS (openmp), doctest, Google
 #                                            Benchmark, nlohmann-json, CLI11, libgfortran
 #   .gpu-deps/sms-spam-collection/           the data set, when found (for `ember-spam --device cuda`)
-# Ship that folder with the working tree (the device tool: carry [".gpu-deps"], about 9 MB)
+# Ship that folder with the working tree (the device tool: carry [".gpu-deps"], about 15 MB with the data set; gzip, which every image has)
 # and gpu-check.sh unpacks and uses it when the machine lacks the packages.
 #
 # Why a bundle: the GPU machines run an image with nvcc, CMake and a host compiler but none of
@@ -28,9 +28,9 @@ for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
 # benchmark's CMake package refuses to load when a file it names is missing.
 find "$work/root" \( -name '*.a' -not -name 'libbenchmark_main.a' -o -name 'liblapack*' -o -name 'libblas*' \) -delete
 rm -rf "$work/root/usr/share/doc" "$work/root/usr/share/man" "$work/root/usr/share/lintian"
-tar -C "$work/root" -cJf "$out/deps.tar.xz.part" usr
-mv "$out/deps.tar.xz.part" "$out/deps.tar.xz"  # never leave a half-written archive behind
-echo "gpu-deps: $out/deps.tar.xz ($(du -h "$out/deps.tar.xz" | cut -f1))"
+tar -C "$work/root" -czf "$out/deps.tar.gz.part" usr
+mv "$out/deps.tar.gz.part" "$out/deps.tar.gz"  # never leave a half-written archive behind
+echo "gpu-deps: $out/deps.tar.gz ($(du -h "$out/deps.tar.gz" | cut -f1))"
 
 data=${1:-../shared/data/sms-spam-collection}
 if [ -f "$data/SMSSpamCollection" ]; then
