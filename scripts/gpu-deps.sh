@@ -5,8 +5,8 @@
 #   .gpu-deps/deps.tar.gz                    usr/ of Eigen, OpenBLAS (openmp), doctest, Google
 #                                            Benchmark, nlohmann-json, CLI11, libgfortran
 #   .gpu-deps/sms-spam-collection/           the data set, when found (for `ember-spam --device cuda`)
-# Ship that folder with the working tree (the device tool: carry [".gpu-deps"], about 15 MB with the data set; gzip, which every image has)
-# and gpu-check.sh unpacks and uses it when the machine lacks the packages.
+# Ship that folder with the working tree (the device tool: carry [".gpu-deps"]; about 15 MB,
+# gzip rather than xz because every image can unpack it); gpu-check.sh uses it when present.
 #
 # Why a bundle: the GPU machines run an image with nvcc, CMake and a host compiler but none of
 # the C++ libraries above, and nothing can be downloaded there, so install-deps.sh cannot help.
