@@ -172,9 +172,11 @@ TEST_CASE("cuda reduce: first-dim reductions of many rows into few columns match
 
 TEST_CASE("cuda reduce: sizes on both sides of the split threshold match the CPU") {
   if (skip_without_gpu("the threshold sizes")) return;
-  // 8191 elements: one block (too few for two chunks of 256 threads x 16); 8192: two chunks.
-  // [4095, 3]: one block of 4 x 256 lanes; [8192, 3]: two chunks. [100, 3] and [3, 4097]:
-  // the small one-pass kernels.
+  // Over dim 0: 8191 elements run as one row, one block (too few for two chunks of 256
+  // threads x 16 each); 8192: two chunks. [4095, 3]: one block of 4 x 256 lanes; [8192, 3]:
+  // two chunks; [100, 3]: one block; [4097, 40]: 2 x 8 blocks of 32 x 32. Over dim 1 (the
+  // transposes): one warp per row up to 512 elements, one block per row above, split from
+  // 8192 on.
   const int64_t shapes[][2] = {{8191, 1}, {8192, 1}, {4095, 3}, {8192, 3}, {100, 3}, {4097, 40}};
   for (ScalarType dt : {kFloat32, kFloat64})
     for (const auto& s : shapes) {
@@ -218,7 +220,8 @@ TEST_CASE("cuda reduce: the first of equal extremes wins across chunks") {
     const int64_t rows = kBigN / 3;
     Tensor cols = hi.slice(0, 0, rows * 3).reshape({rows, 3});
     check_exact(argmax(cols.to(kGpu), 0), argmax(cols, 0), "argmax over the first dim");
-    check_exact(std::get<1>(min(cols.to(kGpu).neg(), 0)), std::get<1>(min(cols.neg(), 0)), "argmin over the first dim");
+    const Tensor negated = cols.neg();
+    check_exact(std::get<1>(min(negated.to(kGpu), 0)), std::get<1>(min(negated, 0)), "argmin over the first dim");
   }
 }
 
@@ -278,8 +281,9 @@ TEST_CASE("cuda reduce: int64 and bool reductions of 2^24 + 3 elements are exact
   check_exact(sum(cols.to(kGpu), {0}), sum(cols, {0}), "int64 sum over the first dim");
   const Tensor c17 = test::uniform({int64_t{1} << 18, 17}, -big, big).to(kInt64);
   check_exact(sum(c17.to(kGpu), {0}), sum(c17, {0}), "int64 [1 << 18, 17] sum over dim 0");
-  // Small factors so the product of 2^24 + 3 wraps the same way on both: exact too.
-  const Tensor pc = test::uniform({kBigN}, -1, 3).to(kInt64);
+  // Odd factors (1 and 3): the product wraps around 2^64 the same way on both and stays odd,
+  // so every factor counts (odd numbers are invertible modulo 2^64).
+  const Tensor pc = (test::uniform({kBigN}, 0, 2).to(kInt64) * 2 + 1).to(kInt64);
   check_exact(prod(pc.to(kGpu)), prod(pc), "int64 prod() (wrapping)");
 }
 
