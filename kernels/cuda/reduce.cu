@@ -342,9 +342,9 @@ void check_sizes(const char* op, bool last, int64_t outer, int64_t inner) {
 // When: the one-pass launch would fill at most half of kSplitThreads (about one wave of
 // resident threads on an H100: 132 SMs x 2048), and each range still gives every thread of
 // its block kMinPerThread elements or more; chunks is then what fills kSplitThreads.
-// The workspace is tiny (a few thousand states) and is released when the call returns: the
-// allocator hands blocks out again in the order of the legacy default stream, so a caller
-// on another stream waits for the reduction before it is released.
+// The workspace is small (at most about 12 thousand states) and is released when the call
+// returns: the allocator hands blocks out again in the order of the legacy default stream,
+// so a call on another stream waits for its reduction before releasing it.
 constexpr int64_t kSplitThreads = int64_t{1} << 18;
 constexpr int64_t kMinPerThread = 16;
 
