@@ -6,7 +6,9 @@
 //   - softmax over the rows of 4096 x 4096 vs a copy of the same matrix (target >= 0.8x);
 //   - for information: softmax backward, row and column sums, SGEMM at 2048, and layer_norm
 //     forward (with weight and bias) and backward over the rows of 4096 x 4096 against the
-//     same copy (vs_baseline counter; no target yet).
+//     same copy (vs_baseline counter; no target yet);
+//   - for information: a full sum of the 64M floats and the same memory as [16M, 4] summed
+//     over dim 0, bytes read against the 64M copy's bytes moved (vs_baseline; no target).
 // Ratios compare throughput (bytes or FLOP per second), baseline registered first, and are
 // printed at the end as "RATIO <name> <value> target <t> PASS|FAIL" lines, which
 // scripts/gpu-check.sh reads. Each kernel's result is checked before it is timed; a failed
@@ -337,6 +339,70 @@ BENCHMARK(BM_sum_rows_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)
 BENCHMARK(BM_sum_columns_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(0.3);
 BENCHMARK(BM_layer_norm_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(0.3);
 BENCHMARK(BM_layer_norm_backward_4096x4096)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(0.3);
+
+// ---- reductions with few outputs vs copy ------------------------------------------------------
+
+// A full sum of the 64M floats of Data::a, and the same memory as [16M, 4] summed over the
+// first dim (a bias gradient's shape): few outputs over a long reduced dim, which reduce.cu
+// splits over the whole GPU (NOTE [ Split reductions ]). Each reads 256 MiB and writes next to
+// nothing, so vs_baseline compares bytes read per second with the copy's bytes read and
+// written per second (copy_add). For information; no target yet.
+constexpr int64_t kFirstDimCols = 4;
+
+struct FewOutputsData {
+  DeviceArray out{kFirstDimCols};
+};
+FewOutputsData& few_outputs_data() {
+  static FewOutputsData* d = new FewOutputsData();
+  return *d;
+}
+
+// |got - want| <= 1e-5 sum |x| per output, want summed in double on the host.
+void check_column_sums(const std::vector<float>& x, int64_t rows, int64_t cols, const std::vector<float>& got,
+                       const char* what) {
+  bool ok = true;
+  for (int64_t c = 0; c < cols; ++c) {
+    double want = 0, scale = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      want += x[r * cols + c];
+      scale += std::fabs(x[r * cols + c]);
+    }
+    ok = ok && std::fabs(got[c] - want) <= 1e-5 * scale;
+  }
+  validate(ok, what);
+}
+
+void BM_sum_all_64M_floats(benchmark::State& state) {
+  Data& d = data();
+  FewOutputsData& f = few_outputs_data();
+  auto run = [&] { kc::reduce_last(kc::Reduction::Sum, d.a.ptr, f.out.ptr, 1, kAddN); };
+  static bool checked = false;
+  if (!checked) {
+    checked = true;
+    run();
+    EMBER_CUDA_CHECK(cudaDeviceSynchronize());
+    check_column_sums(d.a.download(), kAddN, 1, f.out.download(), "sum of 64M floats");
+  }
+  run_timed(state, "sum_all", 1.0 * kAddN * sizeof(float), "GB/s", run, "copy_add");
+}
+
+void BM_sum_first_dim_16Mx4(benchmark::State& state) {
+  Data& d = data();
+  FewOutputsData& f = few_outputs_data();
+  const int64_t rows = kAddN / kFirstDimCols;
+  auto run = [&] { kc::reduce_first(kc::Reduction::Sum, d.a.ptr, f.out.ptr, rows, kFirstDimCols); };
+  static bool checked = false;
+  if (!checked) {
+    checked = true;
+    run();
+    EMBER_CUDA_CHECK(cudaDeviceSynchronize());
+    check_column_sums(d.a.download(), rows, kFirstDimCols, f.out.download(), "[16M, 4] summed over dim 0");
+  }
+  run_timed(state, "sum_first_dim_16Mx4", 1.0 * kAddN * sizeof(float), "GB/s", run, "copy_add");
+}
+
+BENCHMARK(BM_sum_all_64M_floats)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
+BENCHMARK(BM_sum_first_dim_16Mx4)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
 
 // One line per target of issue 6: ours / baseline throughput.
 void print_ratios() {

@@ -10,14 +10,18 @@
 //   - first dim: a block is tx columns by ty row-lanes (tx * ty = 1024, tx a power of two up
 //     to 32, so a warp reads 32 consecutive elements even when inner is small); each thread
 //     walks its column with a stride of ty rows, then a shared-memory tree over ty combines.
-// The combining order depends only on the sizes, never on timing (no atomics), so a result
-// repeats bit for bit. Variance uses Welford's update and Chan's merge; logsumexp keeps a
-// running (max, sum of exp(x - max)) so it reads the input once.
+// Few outputs over a long reduced dim (a full sum, a bias gradient) would leave most of the
+// GPU idle with one block per output: such reductions split the reduced dim into chunks run
+// by separate blocks and merge the chunks' states in a second pass (NOTE [ Split
+// reductions ]). The combining order depends only on the sizes, never on timing (no
+// atomics), so a result repeats bit for bit. Variance uses Welford's update and Chan's
+// merge; logsumexp keeps a running (max, sum of exp(x - max)) so it reads the input once.
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <limits>
 
+#include "kernels/cuda/allocator.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels_cuda.h"
 #include "kernels/kernels.h"
@@ -196,27 +200,34 @@ __device__ __forceinline__ State warp_reduce(const Op& op, State s) {
 
 // ---- last dim ----------------------------------------------------------------------------------
 
+// Block mode takes `chunks` blocks per row: block b reduces positions [c * chunk, (c + 1) *
+// chunk) of row b / chunks (c = b % chunks) and, when split (partial non-null), stores its
+// state in partial[b] instead of writing the result. Warp mode always has one chunk.
 template <class T, class Op, bool kWarp>
 __global__ void __launch_bounds__(kWarp ? kWarpBlock : kLongRowBlock)
-    reduce_last_kernel(Op op, const T* in, T* out, int64_t* idx, int64_t outer, int64_t inner) {
+    reduce_last_kernel(Op op, const T* in, T* out, int64_t* idx, typename Op::State* partial, int64_t outer,
+                       int64_t inner, int chunks, int64_t chunk) {
   using State = typename Op::State;
   __shared__ State scratch[32];
   const int lane = kWarp ? (threadIdx.x & 31) : threadIdx.x;
   const int width = kWarp ? 32 : blockDim.x;
-  const int64_t row = kWarp ? static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5) : blockIdx.x;
+  const int64_t row = kWarp ? static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5)
+                            : static_cast<int64_t>(blockIdx.x / static_cast<unsigned>(chunks));
   if (row >= outer) return;  // whole warps only (warp mode): no barrier is skipped
+  const int64_t begin = kWarp ? 0 : static_cast<int64_t>(blockIdx.x % static_cast<unsigned>(chunks)) * chunk;
+  const int64_t end = kWarp ? inner : (inner - begin < chunk ? inner : begin + chunk);
   const T* x = in + row * inner;
   State s = op.init();
-  int64_t i = lane;
+  int64_t i = begin + lane;
   // Four loads in flight before they are combined (in order: the positions stay increasing).
-  for (; i + 3 * width < inner; i += 4 * width) {
+  for (; i + 3 * width < end; i += 4 * width) {
     const T a = x[i], b = x[i + width], c = x[i + 2 * width], d = x[i + 3 * width];
     op.add(s, a, i);
     op.add(s, b, i + width);
     op.add(s, c, i + 2 * width);
     op.add(s, d, i + 3 * width);
   }
-  for (; i < inner; i += width) op.add(s, x[i], i);
+  for (; i < end; i += width) op.add(s, x[i], i);
   s = warp_reduce(op, s);
   if constexpr (!kWarp) {
     const int warp = threadIdx.x >> 5, l = threadIdx.x & 31;
@@ -225,31 +236,40 @@ __global__ void __launch_bounds__(kWarp ? kWarpBlock : kLongRowBlock)
     if (warp != 0) return;
     s = l < static_cast<int>(blockDim.x >> 5) ? scratch[l] : op.init();
     s = warp_reduce(op, s);
+    if (l == 0 && partial) {
+      partial[blockIdx.x] = s;
+      return;
+    }
   }
   if ((threadIdx.x & 31) == 0) op.write(s, inner, out, idx, row);
 }
 
 // ---- first dim ---------------------------------------------------------------------------------
 
+// Block (bx, by) reduces rows [by * chunk, (by + 1) * chunk) of its tx columns; with more
+// than one chunk (partial non-null) it stores the states in partial[by * inner + col].
 template <class T, class Op>
 __global__ void __launch_bounds__(kFirstBlock)
-    reduce_first_kernel(Op op, const T* in, T* out, int64_t* idx, int64_t outer, int64_t inner) {
+    reduce_first_kernel(Op op, const T* in, T* out, int64_t* idx, typename Op::State* partial, int64_t outer,
+                        int64_t inner, int64_t chunk) {
   using State = typename Op::State;
   __shared__ State part[kFirstBlock];
   const int tx = blockDim.x, ty = blockDim.y;
   const int64_t col = static_cast<int64_t>(blockIdx.x) * tx + threadIdx.x;
+  const int64_t begin = static_cast<int64_t>(blockIdx.y) * chunk;
+  const int64_t end = outer - begin < chunk ? outer : begin + chunk;
   State s = op.init();
   if (col < inner) {
     const T* x = in + col;
-    int64_t o = threadIdx.y;
-    for (; o + 3 * ty < outer; o += 4 * ty) {
+    int64_t o = begin + threadIdx.y;
+    for (; o + 3 * ty < end; o += 4 * ty) {
       const T a = x[o * inner], b = x[(o + ty) * inner], c = x[(o + 2 * ty) * inner], d = x[(o + 3 * ty) * inner];
       op.add(s, a, o);
       op.add(s, b, o + ty);
       op.add(s, c, o + 2 * ty);
       op.add(s, d, o + 3 * ty);
     }
-    for (; o < outer; o += ty) op.add(s, x[o * inner], o);
+    for (; o < end; o += ty) op.add(s, x[o * inner], o);
   }
   // Tree over the ty row-lanes of each column; ty is a power of two.
   part[threadIdx.y * tx + threadIdx.x] = s;
@@ -262,7 +282,30 @@ __global__ void __launch_bounds__(kFirstBlock)
     }
     __syncthreads();
   }
-  if (threadIdx.y == 0 && col < inner) op.write(part[threadIdx.x], outer, out, idx, col);
+  if (threadIdx.y != 0 || col >= inner) return;
+  if (partial)
+    partial[static_cast<int64_t>(blockIdx.y) * inner + col] = part[threadIdx.x];
+  else
+    op.write(part[threadIdx.x], outer, out, idx, col);
+}
+
+// ---- split reductions: the second pass ---------------------------------------------------------
+
+// One warp per output q: merges the states partial[q * output_stride + c * chunk_stride],
+// c = 0 .. chunks - 1, lane l taking c = l, l + 32, ... in order, then the fixed warp tree;
+// n is the length of the whole reduced dim (for mean and var).
+template <class T, class Op>
+__global__ void __launch_bounds__(kWarpBlock)
+    combine_partials_kernel(Op op, const typename Op::State* partial, T* out, int64_t* idx, int64_t outputs,
+                            int chunks, int64_t output_stride, int64_t chunk_stride, int64_t n) {
+  using State = typename Op::State;
+  const int64_t q = static_cast<int64_t>(blockIdx.x) * (kWarpBlock / 32) + (threadIdx.x >> 5);
+  if (q >= outputs) return;  // whole warps only
+  const int lane = threadIdx.x & 31;
+  State s = op.init();
+  for (int c = lane; c < chunks; c += 32) op.merge(s, partial[q * output_stride + c * chunk_stride]);
+  s = warp_reduce(op, s);
+  if (lane == 0) op.write(s, n, out, idx, q);
 }
 
 // ---- launching ---------------------------------------------------------------------------------
@@ -274,32 +317,137 @@ void check_sizes(const char* op, bool last, int64_t outer, int64_t inner) {
   EMBER_CHECK((last ? outer : inner) <= INT_MAX, op, "too many outputs for the grid: outer=", outer, " inner=", inner);
 }
 
+// NOTE [ Split reductions ]
+// One block per output (last dim) or per 32 columns (first dim) is plenty when there are
+// thousands of outputs, but a full sum() of 64M floats, or the bias gradient dy[N, 4].sum(0),
+// would run on one block: one SM of 132, about 1% of the memory bandwidth. Such reductions
+// run in two passes instead:
+//   pass 1: the reduced dim of every output is cut into `chunks` consecutive ranges of
+//           `chunk` positions; one block per (output group, range) runs the usual skeleton
+//           over its range and stores the op's State (the sum; the value and its position
+//           for max/min; Welford's (n, mean, m2) for var; (max, sum of exp) for logsumexp)
+//           in a workspace from the caching allocator instead of writing a result;
+//   pass 2: one warp per output merges its `chunks` states with the op's own merge, lane l
+//           taking ranges l, l + 32, ... in order, then the fixed shuffle tree; the merged
+//           state is written exactly as the one-pass kernels write theirs.
+// Determinism: every position is added by the same thread in the same order, and every
+// merge happens at a fixed place in a fixed tree, whatever the timing, so the result
+// repeats bit for bit. That holds only because the plan (whether to split, chunks, chunk)
+// is a function of the sizes alone: not of the SM count, occupancy or anything measured, so
+// the same sizes give the same bits on every GPU too. No float atomics anywhere.
+// Semantics are those of the one-pass kernels because pass 2 uses the same merge: max/min
+// compare positions on ties (the first position wins whichever range found it), NaN beats
+// every number and the first NaN wins, var merges with Chan's formula, logsumexp rescales
+// to the larger max. Empty ranges cannot occur (chunks is recomputed from chunk).
+// When: the one-pass launch would fill at most half of kSplitThreads (about one wave of
+// resident threads on an H100: 132 SMs x 2048), and each range still gives every thread of
+// its block kMinPerThread elements or more; chunks is then what fills kSplitThreads.
+// The workspace is small (at most about 12 thousand states) and is released when the call
+// returns: the allocator hands blocks out again in the order of the legacy default stream,
+// so a call on another stream waits for its reduction before releasing it.
+constexpr int64_t kSplitThreads = int64_t{1} << 18;
+constexpr int64_t kMinPerThread = 16;
+
+struct Split {
+  int chunks;     // ranges per output (1: the one-pass kernel)
+  int64_t chunk;  // positions per range
+};
+
+// natural_blocks: blocks of block_threads the one-pass launch amounts to; lanes: threads of
+// a split block that walk one output's reduced dim.
+Split plan_split(int64_t natural_blocks, int block_threads, int lanes, int64_t reduced) {
+  const int64_t target = kSplitThreads / block_threads;
+  if (2 * natural_blocks > target) return {1, reduced};
+  const int64_t chunks = std::min((target + natural_blocks - 1) / natural_blocks, reduced / (lanes * kMinPerThread));
+  if (chunks < 2) return {1, reduced};
+  const int64_t chunk = (reduced + chunks - 1) / chunks;
+  return {static_cast<int>((reduced + chunk - 1) / chunk), chunk};
+}
+
+// The states of pass 1, from the caching allocator; back to the cache when the scope ends.
+template <class State>
+class Partials {
+ public:
+  explicit Partials(int64_t count)
+      : bytes_(static_cast<size_t>(count) * sizeof(State)),
+        ptr_(static_cast<State*>(ember::cuda::caching_allocate(bytes_))) {}
+  ~Partials() { ember::cuda::caching_release(ptr_, bytes_); }
+  Partials(const Partials&) = delete;
+  Partials& operator=(const Partials&) = delete;
+  State* get() const { return ptr_; }
+
+ private:
+  size_t bytes_;
+  State* ptr_;
+};
+
+// Pass 2 (see the NOTE); outputs > 0.
+template <class T, class Op>
+void combine_partials(const Op& op, const Partials<typename Op::State>& partials, T* out, int64_t* idx,
+                      int64_t outputs, int chunks, int64_t output_stride, int64_t chunk_stride, int64_t n,
+                      cudaStream_t stream) {
+  const int per_block = kWarpBlock / 32;
+  const unsigned grid = static_cast<unsigned>((outputs + per_block - 1) / per_block);
+  combine_partials_kernel<T, Op>
+      <<<grid, kWarpBlock, 0, stream>>>(op, partials.get(), out, idx, outputs, chunks, output_stride, chunk_stride, n);
+  EMBER_CUDA_CHECK(cudaGetLastError());
+  // The allocator reuses a released block in the order of the legacy default stream.
+  if (stream != nullptr) EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
 template <class T, class Op>
 void launch_last(const Op& op, const T* in, T* out, int64_t* idx, int64_t outer, int64_t inner, cudaStream_t stream) {
+  using State = typename Op::State;
   if (outer == 0) return;
   if (inner <= kWarpMaxInner) {
     const int rows_per_block = kWarpBlock / 32;
     const unsigned grid = static_cast<unsigned>((outer + rows_per_block - 1) / rows_per_block);
-    reduce_last_kernel<T, Op, true><<<grid, kWarpBlock, 0, stream>>>(op, in, out, idx, outer, inner);
-  } else {
+    reduce_last_kernel<T, Op, true>
+        <<<grid, kWarpBlock, 0, stream>>>(op, in, out, idx, nullptr, outer, inner, 1, inner);
+    EMBER_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
+  const Split split = plan_split(outer, kRowBlock, kRowBlock, inner);
+  if (split.chunks == 1) {
     const int threads = inner >= kLongRow ? kLongRowBlock : kRowBlock;
     reduce_last_kernel<T, Op, false>
-        <<<static_cast<unsigned>(outer), threads, 0, stream>>>(op, in, out, idx, outer, inner);
+        <<<static_cast<unsigned>(outer), threads, 0, stream>>>(op, in, out, idx, nullptr, outer, inner, 1, inner);
+    EMBER_CUDA_CHECK(cudaGetLastError());
+    return;
   }
+  // Block b: row b / chunks, range b % chunks; its state lands in partials[b] ([outer, chunks]).
+  Partials<State> partials(outer * split.chunks);
+  reduce_last_kernel<T, Op, false><<<static_cast<unsigned>(outer * split.chunks), kRowBlock, 0, stream>>>(
+      op, in, out, idx, partials.get(), outer, inner, split.chunks, split.chunk);
   EMBER_CUDA_CHECK(cudaGetLastError());
+  combine_partials<T>(op, partials, out, idx, outer, split.chunks, split.chunks, 1, inner, stream);
 }
 
 template <class T, class Op>
 void launch_first(const Op& op, const T* in, T* out, int64_t* idx, int64_t outer, int64_t inner, cudaStream_t stream) {
+  using State = typename Op::State;
   if (inner == 0) return;
   // [outer, 1] is the same memory as [1, outer], and a row gets a whole block that way.
   if (inner == 1 && outer > 0) return launch_last<T>(op, in, out, idx, 1, outer, stream);
   int tx = 1;
   while (tx < 32 && tx < inner) tx *= 2;
-  const dim3 block(tx, kFirstBlock / tx);
-  const unsigned grid = static_cast<unsigned>((inner + tx - 1) / tx);
-  reduce_first_kernel<T, Op><<<grid, block, 0, stream>>>(op, in, out, idx, outer, inner);
+  const int ty = kFirstBlock / tx;
+  const dim3 block(tx, ty);
+  const int64_t column_blocks = (inner + tx - 1) / tx;
+  const Split split = plan_split(column_blocks, kFirstBlock, ty, outer);
+  if (split.chunks == 1) {
+    reduce_first_kernel<T, Op>
+        <<<static_cast<unsigned>(column_blocks), block, 0, stream>>>(op, in, out, idx, nullptr, outer, inner, outer);
+    EMBER_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
+  // grid.y = chunks <= kSplitThreads / kFirstBlock = 256; the states are [chunks, inner].
+  Partials<State> partials(split.chunks * inner);
+  const dim3 grid(static_cast<unsigned>(column_blocks), static_cast<unsigned>(split.chunks));
+  reduce_first_kernel<T, Op>
+      <<<grid, block, 0, stream>>>(op, in, out, idx, partials.get(), outer, inner, split.chunk);
   EMBER_CUDA_CHECK(cudaGetLastError());
+  combine_partials<T>(op, partials, out, idx, inner, split.chunks, 1, inner, outer, stream);
 }
 
 template <class T>
