@@ -25,7 +25,7 @@ namespace ember::test::nn_table {
 inline const Device kDev(kCPU);
 inline bool skip(const char*) { return false; }
 #else
-inline const Device kDev = kGpu;
+inline const Device kDev(kCUDA);
 inline bool skip(const char* what) { return skip_without_gpu(what); }
 #endif
 

@@ -325,3 +325,24 @@ TEST_CASE("cuda nn: every loss and reduction matches the CPU, forward and backwa
   if (skip("the loss table")) return;
   run_table(loss_rows());
 }
+
+TEST_CASE("cuda nn: a gradient on another device than its output is an error (no GPU needed)") {
+  Tensor x = test::fake_cuda({2, 3}, kFloat64).requires_grad_(true);
+  const std::string e = test::error_of([&] { x.backward(ones({2, 3}, kFloat64)); });
+  CHECK(test::contains(e, "invalid gradient at index 0 - expected device cuda"));
+  CHECK(test::contains(e, "but got cpu"));
+  CHECK(test::contains(test::error_of([&] { (void)autograd::grad({x}, {x}, {ones({2, 3}, kFloat64)}); }),
+                       "invalid gradient at index 0"));
+}
+
+TEST_CASE("cuda nn: gradcheck and gradgradcheck of a computation run on the GPU") {
+  if (skip("gradcheck through the GPU")) return;
+  // The inputs stay on the CPU (gradcheck nudges them there); fn moves them to the device.
+  Tensor a = test::uniform({3, 4}, -1, 1).requires_grad_(true), b = test::uniform({4}, 0.5, 1.5).requires_grad_(true);
+  auto fn = [](const std::vector<Tensor>& in) {
+    Tensor x = in[0].to(kDev), y = in[1].to(kDev);
+    return F::log_softmax(F::gelu(x) * y, 1) + F::layer_norm(x * y, {4}).tanh();
+  };
+  CHECK(autograd::gradcheck(fn, {a, b}));
+  CHECK(autograd::gradgradcheck(fn, {a, b}));
+}
