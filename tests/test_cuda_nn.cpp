@@ -15,7 +15,8 @@
 //     the GPU sums float32 in float32 (the CPU in double) and cuBLAS runs in plain FP32, so
 //     the gap is float rounding over short sums of values in [-3, 3];
 //   - integer and bool results (one_hot, randint, randperm, indices): exact.
-// Without a GPU every case prints "skipped: no CUDA device ..." and checks nothing.
+// Without a GPU every case prints "skipped: no CUDA device ..." and checks nothing; the
+// table's own logic was run on the CPU with -DEMBER_NN_TABLE_ON_CPU (see cuda_nn_table.h).
 #include <limits>
 
 #include "cuda_nn_table.h"
@@ -299,6 +300,10 @@ std::vector<Row> loss_rows() {
   rows.push_back({"cross_entropy: a target out of range is the same error", kSums, {S{{3, 4}}}, -1, 1,
                   [](const auto& in, const Ctx& c) { return one(F::cross_entropy(in[0], c.on(tensor({0, 4, 1})))); },
                   nullptr, true, true});
+  // Probability (soft) targets are not supported: cross_entropy takes int64 class targets.
+  rows.push_back({"cross_entropy: probability targets are the same error", kSums, {S{{3, 4}, {3, 4}}}, -1, 1,
+                  [](const auto& in, const Ctx&) { return one(F::cross_entropy(in[0], in[1].softmax(1))); }, nullptr,
+                  true, true});
   rows.push_back({"mse_loss: shapes that differ are the same error", kSums, {S{{3, 4}, {4, 3}}}, -1, 1,
                   [](const auto& in, const Ctx&) { return one(F::mse_loss(in[0], in[1])); }, nullptr, true, true});
   return rows;
