@@ -238,6 +238,9 @@ void make_roots(const std::vector<Tensor>& outputs, const std::vector<Tensor>& g
     } else {
       EMBER_CHECK(g.sizes() == out.sizes(), op, "Mismatch in shape: grad_output[", i, "] has a shape of ",
                   shape_text(g.sizes()), " and output[", i, "] has a shape of ", shape_text(out.sizes()), ".");
+      // A gradient on another device would reach the output's kernels; PyTorch's message.
+      EMBER_CHECK(g.device() == out.device(), op, "invalid gradient at index ", i, " - expected device ",
+                  out.device().str(), " but got ", g.device().str());
     }
     roots.push_back(gradient_edge(out));
     grads.push_back(g);

@@ -125,7 +125,10 @@ bool gradgradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs, dou
     Tensor y = fn(xs);
     std::vector<Tensor> pieces;
     if (y.requires_grad()) {
-      std::vector<Tensor> grads = grad({y}, wrt, {args[n]}, true, /*create_graph=*/true, /*allow_unused=*/true);
+      // fn may run on a GPU (inputs moved inside it): the upstream gradient follows y there,
+      // differentiably, so its own gradient comes back to the CPU input.
+      std::vector<Tensor> grads =
+          grad({y}, wrt, {args[n].to(y.device())}, true, /*create_graph=*/true, /*allow_unused=*/true);
       for (size_t i = 0; i < grads.size(); ++i)
         pieces.push_back(grads[i].defined() ? grads[i].reshape({-1}) : zeros({wrt[i].numel()}, wrt[i].options()));
     }

@@ -97,8 +97,9 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& of
                 "sequences. However, found offsets of shape ", shape_text(offsets.sizes()));
     const int64_t B = input.size(0), L = input.size(1);
     ids = input.reshape({-1});
-    offs = arange(0, B * L, L > 0 ? L : 1);
-    if (L == 0) offs = zeros({B}, kInt64);
+    // The offsets live with the indices (a CUDA input needs CUDA offsets).
+    const TensorOptions index_options = TensorOptions(kInt64).device(input.device());
+    offs = L > 0 ? arange(0, B * L, L, index_options) : zeros({B}, index_options);
     if (psw.defined()) psw = psw.reshape({-1});
     include_last_offset = false;
   } else {
