@@ -97,8 +97,11 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& of
                 "sequences. However, found offsets of shape ", shape_text(offsets.sizes()));
     const int64_t B = input.size(0), L = input.size(1);
     ids = input.reshape({-1});
-    offs = arange(0, B * L, L > 0 ? L : 1);
-    if (L == 0) offs = zeros({B}, kInt64);
+    // On the input's device: embedding_bag_op requires weight, input and offsets together
+    // (host offsets beside a GPU input were an error).
+    const TensorOptions off_opts = TensorOptions(kInt64).device(input.device());
+    offs = arange(0, B * L, L > 0 ? L : 1, off_opts);
+    if (L == 0) offs = zeros({B}, off_opts);
     if (psw.defined()) psw = psw.reshape({-1});
     include_last_offset = false;
   } else {
