@@ -201,6 +201,27 @@ TEST_CASE("cuda index: embedding_bag forward and backward match the CPU") {
   check_same(nn::sparse_grad(w).second, nn::sparse_grad(wc).second, "merged sparse values");
 }
 
+TEST_CASE("cuda index: embedding_bag with 2-D input (fixed-length bags) on the GPU") {
+  if (skip_without_gpu("the 2-D embedding_bag comparisons")) return;
+  // The offsets of a 2-D input are made by the functional form: they must be on the input's
+  // device (they were host tensors, which embedding_bag_op refuses beside a GPU weight).
+  const Tensor weight = test::uniform({11, 6}, -1, 1);
+  for (int64_t L : {int64_t{4}, int64_t{0}}) {
+    for (const char* mode : {"sum", "mean", "max"}) {
+      std::string what = std::string(mode) + " L " + std::to_string(L);
+      Tensor ids = random_index({3, L}, 11);
+      Tensor wc = weight.clone().requires_grad_(true), wg = weight.to(kGpu).requires_grad_(true);
+      Tensor oc = nn::functional::embedding_bag(ids, wc, {}, mode);
+      Tensor og = nn::functional::embedding_bag(ids.to(kGpu), wg, {}, mode);
+      check_same(og, oc, "forward " + what);
+      Tensor go = test::uniform(oc.sizes(), -1, 1);
+      oc.backward(go);
+      og.backward(go.to(kGpu));
+      check_same(wg.grad(), wc.grad(), "weight grad " + what);
+    }
+  }
+}
+
 TEST_CASE("cuda index: dropout masks and uniform numbers equal the CPU's for a seed") {
   if (skip_without_gpu("the generator checks")) return;
   for (ScalarType dt : {kFloat32, kFloat64}) {

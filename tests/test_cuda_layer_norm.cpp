@@ -145,6 +145,16 @@ TEST_CASE("cuda layer_norm: 0 rows launch nothing and give zero weight and bias 
   }
 }
 
+TEST_CASE("cuda layer_norm: 0 columns give NaN statistics, as on the CPU") {
+  if (skip_without_gpu("the layer_norm zero-column cases")) return;
+  // rows > 0 with an empty row: the warp kernel runs with every lane past the row's end; its
+  // mean and rstd are 0 / 0 (NaN), the CPU's; the backward launches nothing.
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    compare({3, 0}, {0}, dt, true, true);
+    compare({5, 2, 0}, {2, 0}, dt, false, false);
+  }
+}
+
 TEST_CASE("cuda layer_norm: create_graph on the GPU (the composed backward)") {
   if (skip_without_gpu("the layer_norm double backward")) return;
   const Tensor xv = test::uniform({5, 24}, -1, 1), wv = test::uniform({24}, 0.5, 1.5);
