@@ -166,7 +166,7 @@ autograd::GradList EmbeddingBagBackward::apply(autograd::GradList&& grads) {
       Tensor rows = empty({U}, kInt64);
       int64_t* rp = rows.data_ptr<int64_t>();
       for (int64_t u = 0; u < U; ++u) rp[u] = idx[order[static_cast<size_t>(seg[u])]];
-      accumulate_sparse_grad(sparse_target, rows, dest);
+      accumulate_sparse_grad(sparse_target, rows, dest, /*rows_checked=*/true);  // grouped: sorted, distinct
     } else {
       out[0] = dest;
     }
@@ -228,7 +228,7 @@ autograd::GradList EmbeddingBagCudaBackward::apply(autograd::GradList&& grads) {
     if (U > 0)
       kernels::cuda::embedding_bag_backward_rows(g, saved, tensor(order).to(g.device()), tensor(seg).to(g.device()),
                                                  dest);
-    accumulate_sparse_grad(sparse_target, tensor(rows).to(g.device()), dest);
+    accumulate_sparse_grad(sparse_target, tensor(rows).to(g.device()), dest, /*rows_checked=*/true);
   } else if (needs_input_grad(0)) {
     Tensor dest = zeros({num_rows, D}, g.options());
     kernels::cuda::embedding_bag_backward_dense(g, saved, dest);

@@ -17,7 +17,9 @@ std::pair<Tensor, Tensor> sparse_grad(const Tensor& p);
 /// Drops p's row-sparse gradient (Module::zero_grad does this too).
 void clear_sparse_grad(const Tensor& p);
 /// Adds rows (indices [n], values [n, dim]) into p's row-sparse gradient, merging equal rows.
-void accumulate_sparse_grad(const Tensor& p, const Tensor& indices, const Tensor& values);
+/// rows_checked: the caller guarantees indices sorted, distinct and in [0, p.size(0)) (as
+/// embedding_bag's backward makes them), so they need not be read back from a GPU to check.
+void accumulate_sparse_grad(const Tensor& p, const Tensor& indices, const Tensor& values, bool rows_checked = false);
 /// The dense [rows, dim] gradient that a row-sparse one stands for (scatter of its rows).
 Tensor sparse_grad_to_dense(const Tensor& p);
 

@@ -25,6 +25,7 @@ std::vector<Tensor> gradients_of(const std::vector<Tensor>& params) {
     if (auto sparse = detail::coalesced_sparse_grad(p)) {
       m->sparse_grad_indices = sparse->first;
       m->sparse_grad_values = sparse->second;
+      autograd::mark_sparse_rows_checked(*m);  // coalesced_sparse_grad checked or merged them
       out.push_back(m->sparse_grad_values);
     }
   }

@@ -167,6 +167,9 @@ std::optional<std::pair<Tensor, Tensor>> coalesced_sparse_grad(const Tensor& p) 
     EMBER_CHECK(val.size(d) == p.size(d), "optimizer", "sparse grad values ", shape_text(val.sizes()),
                 " do not match parameter rows of ", shape_text(p.sizes()));
   NoGradGuard no_grad;
+  // Rows vouched for when they were stored (embedding_bag's backward): no copy to the host,
+  // which on a GPU would wait for the device once per parameter and step.
+  if (autograd::sparse_rows_checked(*m)) return std::make_pair(idx, val.to(p.dtype()));
   Tensor host = idx.cpu().contiguous();
   const int64_t* raw = host.data_ptr<int64_t>();
   const int64_t n = host.numel();

@@ -60,6 +60,44 @@ TEST_CASE("optim: zero_grad drops or zeroes dense grads and drops sparse grads")
   CHECK(values(e) == std::vector<double>{1, 1, 0.5, 0.5, 1, 1, 0, 0});
 }
 
+TEST_CASE("optim: sparse rows vouched for skip the check; replaced or modified rows do not") {
+  Tensor e = ones({4, 2}).requires_grad_(true);
+  auto& m = autograd::meta_of(e);
+  optim::SGD opt({e}, {.lr = 1.0});
+  // embedding_bag's backward vouches for its grouped rows.
+  Tensor bag_w = ones({4, 2}).requires_grad_(true);
+  nn::functional::embedding_bag(tensor(std::vector<int64_t>{3, 1, 3}), bag_w, tensor(std::vector<int64_t>{0}), "sum",
+                                {}, std::nullopt, /*sparse=*/true)
+      .sum()
+      .backward();
+  CHECK(autograd::sparse_rows_checked(autograd::meta_of(bag_w)));
+  CHECK(values(autograd::meta_of(bag_w).sparse_grad_indices) == std::vector<double>{1, 3});
+  // Sorted, distinct, in range: checked once when stored, then trusted.
+  nn::accumulate_sparse_grad(e, tensor(std::vector<int64_t>{0, 2}), ones({2, 2}));
+  CHECK(autograd::sparse_rows_checked(m));
+  // A merge with rows nobody vouched for leaves the result unchecked: the optimizer checks it.
+  nn::accumulate_sparse_grad(e, tensor(std::vector<int64_t>{2}), ones({1, 2}));
+  CHECK_FALSE(autograd::sparse_rows_checked(m));
+  opt.step();  // checks on the host, finds them fine
+  CHECK(values(e) == std::vector<double>{0, 0, 1, 1, -1, -1, 1, 1});
+  // Indices written directly are not trusted, nor checked ones modified in place: out of range is
+  // still an error.
+  opt.zero_grad();
+  nn::accumulate_sparse_grad(e, tensor(std::vector<int64_t>{1}), ones({1, 2}));
+  REQUIRE(autograd::sparse_rows_checked(m));
+  m.sparse_grad_indices.fill_(7);
+  CHECK_FALSE(autograd::sparse_rows_checked(m));
+  CHECK(contains(error_of([&] { opt.step(); }), "sparse grad row 7 is out of range"));
+  m.sparse_grad_indices = tensor(std::vector<int64_t>{9});
+  CHECK_FALSE(autograd::sparse_rows_checked(m));
+  CHECK(contains(error_of([&] { opt.step(); }), "sparse grad row 9 is out of range"));
+  // Sorted but out of range when stored: not marked, so the optimizer's check still sees it.
+  opt.zero_grad();
+  nn::accumulate_sparse_grad(e, tensor(std::vector<int64_t>{2, 5}), ones({2, 2}));
+  CHECK_FALSE(autograd::sparse_rows_checked(m));
+  CHECK(contains(error_of([&] { opt.step(); }), "sparse grad row 5 is out of range"));
+}
+
 TEST_CASE("optim: parameters without a gradient are skipped") {
   Tensor a = ones({2}).requires_grad_(true), b = ones({2}).requires_grad_(true);
   optim::Adam opt({a, b}, {.lr = 0.1});
