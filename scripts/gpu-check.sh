@@ -33,7 +33,7 @@ mkdir -p "$logs"
 # else go on with what is there (the build step says what is lacking).
 deps_args=()
 if [ -f .gpu-deps/deps.tar.gz ]; then
-  deps=$PWD/$bdir/deps
+  deps=$(cd "$bdir" && pwd)/deps  # absolute: CMake and the loader get it
   rm -rf "$deps" && mkdir -p "$deps" && tar -C "$deps" -xzf .gpu-deps/deps.tar.gz
   blas=$deps/usr/lib/x86_64-linux-gnu/openblas-openmp
   deps_args=(-DCMAKE_PREFIX_PATH="$deps/usr" -DEMBER_OPENBLAS_LIBRARY="$blas/libopenblas.so"
