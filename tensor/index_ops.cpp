@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <string_view>
 
 #include "autograd/function.h"
 #include "autograd/functions/index.h"
@@ -64,19 +65,21 @@ int64_t check_index_source(const Tensor& x, int64_t dim, const Tensor& index, co
   internal::check_same_device(x, source, op);
   const int64_t d = wrap_dim(dim, x.dim(), op);
   const int64_t n = index.numel();
-  EMBER_CHECK(index.dim() <= 1, op, "index_add_(): Index is supposed to be a vector, but got dim: ",
+  // PyTorch's messages name the in-place op that does the work (index_add runs index_add_).
+  const char* who = std::string_view(op) == "index_copy_" ? "index_copy_(): " : "index_add_(): ";
+  EMBER_CHECK(index.dim() <= 1, op, who, "Index is supposed to be a vector, but got dim: ",
               index.dim(), " with type: ", dtype_name(index.dtype()), " and size: ", shape_text(index.sizes()));
-  EMBER_CHECK(index.dtype() == kInt64, op, "index_add_(): Expected dtype int64 for index but got: ",
+  EMBER_CHECK(index.dtype() == kInt64, op, who, "Expected dtype int64 for index but got: ",
               dtype_name(index.dtype()));
-  EMBER_CHECK(x.dtype() == source.dtype(), op, "index_add_(): self (", dtype_name(x.dtype()),
+  EMBER_CHECK(x.dtype() == source.dtype(), op, who, "self (", dtype_name(x.dtype()),
               ") and source (", dtype_name(source.dtype()), ") must have the same scalar type");
-  EMBER_CHECK(d == 0 || d < source.dim(), op, "index_add_(): Indexing dim ", d,
+  EMBER_CHECK(d == 0 || d < source.dim(), op, who, "Indexing dim ", d,
               " is out of bounds of the source tensor with dim ", source.dim());
-  EMBER_CHECK(n == nonempty_size(source, d), op, "index_add_(): Number of indices (", n,
+  EMBER_CHECK(n == nonempty_size(source, d), op, who, "Number of indices (", n,
               ") should be equal to source.size(dim): (", nonempty_size(source, d), "), for dim: ", d);
   bool same = nonempty_dim(x) == nonempty_dim(source);
   for (int64_t i = 0; same && i < nonempty_dim(x); ++i) same = i == d || nonempty_size(x, i) == nonempty_size(source, i);
-  EMBER_CHECK(same, op, "index_add_(): source tensor shape must match self tensor shape, excluding the specified dimension. "
+  EMBER_CHECK(same, op, who, "source tensor shape must match self tensor shape, excluding the specified dimension. "
               "Got self.shape = ", shape_text(x.sizes()), " source.shape = ", shape_text(source.sizes()));
   EMBER_CHECK(!bad_index(index, nonempty_size(x, d)), op, "index out of range in self");
   return d;

@@ -397,6 +397,11 @@ TEST_CASE("index: errors carry PyTorch's messages") {
       "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = [3, 4] "
       "source.shape = [1, 5]");
   has([&] { index_add(x, 0, tensor({0.0}), ones({1, 4})); }, "index_add_(): Expected dtype int64 for index");
+  // index_copy_ names itself (it shared index_add_'s checks and once its name too).
+  has([&] { index_copy_(x, 0, tensor({0, 1}), ones({1, 4})); },
+      "[index_copy_] index_copy_(): Number of indices (2) should be equal to source.size(dim): (1), for dim: 0");
+  has([&] { index_copy_(x, 0, tensor({0}), ones({1, 4}, TensorOptions(kFloat64))); },
+      "index_copy_(): self (float32) and source (float64) must have the same scalar type");
   // cat
   has([&] { cat({}); }, "torch.cat(): expected a non-empty list of Tensors");
   has([&] { cat({ones({2, 2}), ones({3, 3})}, 1); },
