@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_add_kernel.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels_cuda.h"
 
@@ -137,7 +138,7 @@ void BM_add_64M_floats(benchmark::State& state) {
   static bool checked = false;
   if (!checked) {
     checked = true;
-    kc::bench_add_f32(d.a.ptr, d.b.ptr, d.out.ptr, kAddN);
+    ember::bench::bench_add_f32(d.a.ptr, d.b.ptr, d.out.ptr, kAddN);
     const auto a = d.a.download(), b = d.b.download(), out = d.out.download();
     bool ok = true;
     for (int64_t i = 0; i < kAddN; i += 997) ok = ok && out[i] == a[i] + b[i];
@@ -146,7 +147,7 @@ void BM_add_64M_floats(benchmark::State& state) {
   }
   // Reads two arrays, writes one: 3 x 256 MiB.
   run_timed(
-      state, "add", 3.0 * kAddN * sizeof(float), "GB/s", [&] { kc::bench_add_f32(d.a.ptr, d.b.ptr, d.out.ptr, kAddN); },
+      state, "add", 3.0 * kAddN * sizeof(float), "GB/s", [&] { ember::bench::bench_add_f32(d.a.ptr, d.b.ptr, d.out.ptr, kAddN); },
       "copy_add");
 }
 

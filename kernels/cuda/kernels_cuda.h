@@ -104,10 +104,4 @@ void arg_reduce_first(ArgReduction op, const float* in, float* values, int64_t* 
 void arg_reduce_first(ArgReduction op, const double* in, double* values, int64_t* indices, int64_t outer, int64_t inner,
                       cudaStream_t stream = 0);
 
-// ---- benchmark helper (pointwise_bench.cu) -----------------------------------------------------
-
-/// out[i] = a[i] + b[i] for n contiguous floats: the plain vectorized grid-stride kernel the
-/// GPU benchmark runs against a device-to-device copy (the Tensor add lives in binary.cu).
-void bench_add_f32(const float* a, const float* b, float* out, int64_t n, cudaStream_t stream = 0);
-
 }  // namespace ember::kernels::cuda

@@ -1,12 +1,15 @@
 // The add kernel of the GPU benchmark (bench/bench_cuda.cpp): contiguous float32 a + b with
 // float4 loads and a grid-stride loop, the simplest kernel that should run at copy speed.
-// It is the yardstick Tensor's own add (binary.cu) is measured against, so it stays minimal.
+// It is the yardstick Tensor's own add (kernels/cuda/binary.cu) is measured against, so it
+// stays minimal. It lives with the benchmark, not in the library.
+#include "bench_add_kernel.h"
+
 #include <algorithm>
+#include <cstdint>
 
 #include "kernels/cuda/check.h"
-#include "kernels/cuda/kernels_cuda.h"
 
-namespace ember::kernels::cuda {
+namespace ember::bench {
 namespace {
 
 __global__ void add_f32_kernel(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out,
@@ -42,4 +45,4 @@ void bench_add_f32(const float* a, const float* b, float* out, int64_t n, cudaSt
   EMBER_CUDA_CHECK(cudaGetLastError());
 }
 
-}  // namespace ember::kernels::cuda
+}  // namespace ember::bench
