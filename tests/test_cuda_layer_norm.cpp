@@ -91,6 +91,11 @@ TEST_CASE("cuda layer_norm: host-side sizes that need no GPU") {
                                         nullptr, int64_t{1} << 32, 1, 1e-5);
                        }),
                        "[layer_norm] too large"));
+  CHECK(test::contains(test::error_of([] {  // the long-row loop's index must not overflow
+                         kc::layer_norm(static_cast<const float*>(nullptr), nullptr, nullptr, nullptr, nullptr,
+                                        nullptr, 1, int64_t{INT32_MAX} - 100, 1e-5);
+                       }),
+                       "[layer_norm] too large"));
   // The column sums' workspace: none for 0 rows or when the columns alone fill the GPU (one
   // chunk), else [chunks, cols] for dweight and again for dbias.
   CHECK(kc::layer_norm_backward_workspace(0, 256) == 0);

@@ -20,17 +20,14 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels_cuda.h"
+#include "kernels/cuda/rows.cuh"
 #include "kernels/kernels.h"
 #include "tensor/internal.h"
 
 namespace ember::kernels::cuda {
 namespace {
 
-constexpr int kWarpRowsPerBlock = 4;  // warp-per-row blocks: 128 threads
-constexpr int kRowThreads = 512;      // block-per-row blocks with a cached row
-constexpr int kLongThreads = 1024;    // block-per-row blocks for rows that do not fit
-constexpr int kWarpMaxCols = 32 * 32;
-constexpr int kBlockMaxCols = kRowThreads * 16;
+using namespace rows;  // the shared launch plan (rows.cuh)
 
 __device__ __forceinline__ float sqrt_(float x) { return sqrtf(x); }
 __device__ __forceinline__ double sqrt_(double x) { return sqrt(x); }
@@ -61,24 +58,6 @@ __device__ __forceinline__ void group_sum2(T& a, T& b, T (&scratch)[2][32]) {
     __syncthreads();  // the scratch is free again
   }
 }
-
-// Which row this thread works on, its index in the row's group and the group's width.
-template <bool kWarp>
-struct RowSlot {
-  int64_t row;
-  int lane, width;
-  __device__ RowSlot() {
-    if constexpr (kWarp) {
-      row = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
-      lane = threadIdx.x & 31;
-      width = 32;
-    } else {
-      row = blockIdx.x;
-      lane = threadIdx.x;
-      width = blockDim.x;
-    }
-  }
-};
 
 // ---- forward -----------------------------------------------------------------------------------
 
@@ -318,49 +297,12 @@ __global__ void column_finish_kernel(const T* part_w, const T* part_b, T* dw, T*
 
 // ---- dispatch ----------------------------------------------------------------------------------
 
-template <int N>
-using Int = std::integral_constant<int, N>;
-template <bool B>
-using Bool = std::integral_constant<bool, B>;
-
-// Calls launch(Int<kPer>, Bool<kWarp>, grid, threads) with the smallest power-of-two kPer
-// that holds a row; false when the row is too long for registers.
-template <class Launch>
-bool dispatch_cached(int64_t rows, int cols, Launch&& launch) {
-  if (cols <= kWarpMaxCols) {
-    const unsigned grid = static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock);
-    const int threads = 32 * kWarpRowsPerBlock;
-    if (cols <= 32)
-      launch(Int<1>{}, Bool<true>{}, grid, threads);
-    else if (cols <= 64)
-      launch(Int<2>{}, Bool<true>{}, grid, threads);
-    else if (cols <= 128)
-      launch(Int<4>{}, Bool<true>{}, grid, threads);
-    else if (cols <= 256)
-      launch(Int<8>{}, Bool<true>{}, grid, threads);
-    else if (cols <= 512)
-      launch(Int<16>{}, Bool<true>{}, grid, threads);
-    else
-      launch(Int<32>{}, Bool<true>{}, grid, threads);
-    return true;
-  }
-  if (cols <= kBlockMaxCols) {
-    const unsigned grid = static_cast<unsigned>(rows);
-    if (cols <= kRowThreads * 4)
-      launch(Int<4>{}, Bool<false>{}, grid, kRowThreads);
-    else if (cols <= kRowThreads * 8)
-      launch(Int<8>{}, Bool<false>{}, grid, kRowThreads);
-    else
-      launch(Int<16>{}, Bool<false>{}, grid, kRowThreads);
-    return true;
-  }
-  return false;
-}
-
-// Rows go in grid.x (at most 2^31 - 1 blocks), the column index in int.
+// Rows go in grid.x (at most 2^31 - 1 blocks), the column index in int. The long-row kernels
+// step that index by blockDim.x past the last column, so cols stays a block's width below
+// INT32_MAX (as in softmax.cu: c + blockDim.x must not overflow).
 void check_sizes(const char* op, int64_t rows, int64_t cols) {
   EMBER_CHECK(rows >= 0 && cols >= 0, op, "negative size: rows=", rows, " cols=", cols);
-  EMBER_CHECK(cols <= INT32_MAX && rows <= INT32_MAX, op, "too large: rows=", rows, " cols=", cols);
+  EMBER_CHECK(cols <= INT32_MAX - kLongThreads && rows <= INT32_MAX, op, "too large: rows=", rows, " cols=", cols);
 }
 
 template <class T>
