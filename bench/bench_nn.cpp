@@ -228,22 +228,13 @@ BENCHMARK(BM_embedding_bag)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::
 BENCHMARK(BM_adam_step_1M)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_embedding_bag_adam_step)->Arg(0)->Arg(1)->ArgName("sparse")->Unit(benchmark::kMicrosecond);
 // Baseline first: the fused rows read its time for their speedup counter.
-BENCHMARK(BM_layer_norm_composed)
-    ->Args({4096, 256, 1})
-    ->Args({4096, 256, 2})
-    ->Args({512, 1024, 1})
-    ->Args({512, 1024, 2})
-    ->ArgNames({"rows", "cols", "threads"})
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_layer_norm_fused)
-    ->Args({4096, 256, 1})
-    ->Args({4096, 256, 2})
-    ->Args({512, 1024, 1})
-    ->Args({512, 1024, 2})
-    ->ArgNames({"rows", "cols", "threads"})
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
+void layer_norm_sizes(benchmark::internal::Benchmark* b) {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{4096, 256}, {512, 1024}})
+    for (int64_t threads : {1, 2}) b->Args({rows, cols, threads});
+  b->ArgNames({"rows", "cols", "threads"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_layer_norm_composed)->Apply(layer_norm_sizes);
+BENCHMARK(BM_layer_norm_fused)->Apply(layer_norm_sizes);
 BENCHMARK(BM_dropout_fused)->Arg(1 << 12)->Arg(1 << 16)->Arg(1 << 20)->ArgName("n")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_dropout_composed)->Arg(1 << 12)->Arg(1 << 16)->Arg(1 << 20)->ArgName("n")->Unit(benchmark::kMicrosecond);
 #ifdef EMBER_BENCH_LIBTORCH

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "spam_test_util.h"
 #include "dataset.h"
 #include "model.h"
 #include "report.h"
@@ -19,26 +20,8 @@ using namespace ember::spam;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kSmall = EMBER_SOURCE_DIR "/tests/fixtures/spam/small.tsv";
-const std::string kEval = EMBER_SOURCE_DIR "/tests/fixtures/spam/eval.tsv";
-
-struct Run {
-  int rc;
-  std::string out, err;
-};
-Run cli(std::vector<std::string> args, const std::string& input = "") {
-  args.insert(args.begin(), "ember-spam");
-  std::ostringstream out, err;
-  std::istringstream in(input);
-  int rc = run_cli(args, out, err, in);
-  return {rc, out.str(), err.str()};
-}
-
-fs::path temp_dir() {
-  fs::path d = fs::temp_directory_path() / ("ember_spam_test_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d;
-}
+using e2e::cli, e2e::kEval, e2e::kSmall, e2e::Run;
+fs::path temp_dir() { return e2e::temp_dir("ember_spam_test"); }
 
 TrainOptions small_options(Arch arch) {
   TrainOptions o = default_train_options(arch);
