@@ -18,9 +18,12 @@
 #include <vector>
 
 #include "cuda_test_util.h"
+#include "layouts.h"
 #include "nn/sparse_grad.h"
 
 namespace ember::test::nn_table {
+
+using Layout = View;  // layouts.h
 
 #ifdef EMBER_NN_TABLE_ON_CPU
 inline const Device kDev(kCPU);
@@ -65,38 +68,6 @@ struct Row {
   bool strided = true;     // false: contiguous inputs only (as_strided's gradient needs them)
   bool may_throw = false;  // true: an error (the same on both devices) is a pass, not a failure
 };
-
-enum class Layout { Contiguous, Transposed, StepSliced };
-inline const char* name_of(Layout l) {
-  static const char* names[] = {"contiguous", "transposed", "step-sliced"};
-  return names[static_cast<int>(l)];
-}
-inline bool applies(Layout l, const Shape& s) {
-  if (l == Layout::Transposed) return s.size() >= 2;
-  if (l == Layout::StepSliced) return !s.empty();
-  return true;
-}
-/// The base tensor's shape for a view of logical shape s in layout l.
-inline Shape base_shape(Layout l, const Shape& s) {
-  if (!applies(l, s)) return s;
-  Shape b = s;
-  if (l == Layout::Transposed) {
-    for (size_t i = 0; i < s.size(); ++i) b[i] = s[s.size() - 1 - i];
-  } else if (l == Layout::StepSliced) {
-    b.back() *= 2;
-  }
-  return b;
-}
-inline Tensor view_of(Layout l, const Tensor& base, const Shape& s) {
-  if (!applies(l, s)) return base;
-  if (l == Layout::Transposed) {
-    Shape dims;
-    for (size_t i = s.size(); i-- > 0;) dims.push_back(static_cast<int64_t>(i));
-    return base.permute(dims);
-  }
-  if (l == Layout::StepSliced) return base.slice(-1, 0, std::nullopt, 2);
-  return base;
-}
 
 // The checks below fail with CHECK and return, never REQUIRE: one GPU run should list every
 // failing row, not stop the table at the first one.

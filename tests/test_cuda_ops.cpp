@@ -19,6 +19,7 @@
 
 #include "kernels/kernels.h"
 #include "cuda_test_util.h"
+#include "layouts.h"
 #ifdef EMBER_WITH_CUDA
 #include "kernels/cuda/kernels_cuda.h"
 #endif
@@ -35,38 +36,9 @@ double tolerance(ScalarType t, bool products = false) {
 
 // ---- layouts: a base tensor (the autograd leaf) and the view of it the op sees ----------------
 
-enum class Layout { Contiguous, Transposed, StepSliced, Broadcast };
-const char* name_of(Layout l) {
-  static const char* names[] = {"contiguous", "transposed", "step-sliced", "broadcast"};
-  return names[static_cast<int>(l)];
-}
-bool applies(Layout l, const Shape& s) {
-  if (l == Layout::Transposed) return s.size() >= 2;
-  if (l == Layout::StepSliced || l == Layout::Broadcast) return !s.empty();
-  return true;
-}
-Shape base_shape(Layout l, const Shape& s) {
-  Shape b = s;
-  if (l == Layout::Transposed) {
-    for (size_t i = 0; i < s.size(); ++i) b[i] = s[s.size() - 1 - i];
-  } else if (l == Layout::StepSliced) {
-    b.back() *= 2;
-  } else if (l == Layout::Broadcast) {
-    b[0] = 1;
-  }
-  return b;
-}
-Tensor view_of(Layout l, const Tensor& base, const Shape& s) {
-  if (l == Layout::Transposed) {
-    Shape dims;
-    for (size_t i = s.size(); i-- > 0;) dims.push_back(static_cast<int64_t>(i));
-    return base.permute(dims);
-  }
-  if (l == Layout::StepSliced) return base.slice(-1, 0, std::nullopt, 2);
-  if (l == Layout::Broadcast) return base.expand(s);
-  return base;
-}
-const Layout kLayouts[] = {Layout::Contiguous, Layout::Transposed, Layout::StepSliced, Layout::Broadcast};
+using Layout = test::View;
+using test::name_of, test::applies, test::base_shape, test::view_of;
+constexpr auto& kLayouts = test::kViews;
 
 Tensor random_values(const Shape& shape, double lo, double hi, ScalarType dtype) {
   if (dtype == kBool) return test::uniform(shape, 0, 1) > 0.5;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "layouts.h"
 #include "test_util.h"
 
 using namespace ember;
@@ -34,33 +35,8 @@ Tensor composed_layer_norm(const Tensor& x, const Shape& normalized_shape, const
   return y;
 }
 
-enum class View { Contiguous, Transposed, StepSliced, Broadcast };
-const char* name_of(View v) {
-  static const char* names[] = {"contiguous", "transposed", "step-sliced", "broadcast"};
-  return names[static_cast<int>(v)];
-}
-// The base tensor (the autograd leaf) that view_of turns into shape s.
-Shape base_shape(View v, const Shape& s) {
-  Shape b = s;
-  if (v == View::Transposed) {
-    for (size_t i = 0; i < s.size(); ++i) b[i] = s[s.size() - 1 - i];
-  } else if (v == View::StepSliced) {
-    b.back() *= 2;
-  } else if (v == View::Broadcast) {
-    b[0] = 1;
-  }
-  return b;
-}
-Tensor view_of(View v, const Tensor& base, const Shape& s) {
-  if (v == View::Transposed) {
-    Shape dims;
-    for (size_t i = s.size(); i-- > 0;) dims.push_back(static_cast<int64_t>(i));
-    return base.permute(dims);
-  }
-  if (v == View::StepSliced) return base.slice(-1, 0, std::nullopt, 2);
-  if (v == View::Broadcast) return base.expand(s);
-  return base;
-}
+using Layout = test::View;
+using test::name_of, test::base_shape, test::view_of;
 
 struct Case {
   Shape x_shape, normalized_shape;
@@ -84,10 +60,10 @@ TEST_CASE("layer_norm: fused forward and backward match the composed formula") {
   for (ScalarType dt : {kFloat64, kFloat32}) {
     const double tol = dt == kFloat64 ? 1e-12 : 2e-5;
     for (const Case& c : kCases) {
-      for (View v : {View::Contiguous, View::Transposed, View::StepSliced, View::Broadcast}) {
+      for (Layout v : test::kViews) {
         // Broadcasting the only dim of a 1-D input would make a constant row, whose output
         // is rounding noise times 1 / sqrt(eps) in the reference (checked apart below).
-        if ((v == View::Transposed || v == View::Broadcast) && c.x_shape.size() < 2) continue;
+        if ((v == Layout::Transposed || v == Layout::Broadcast) && c.x_shape.size() < 2) continue;
         for (int affine = 0; affine < 4; ++affine) {
           const bool has_w = affine & 1, has_b = affine & 2;
           const std::string label = std::string(name_of(v)) + " " + str(c.x_shape) + " over " +
