@@ -196,10 +196,10 @@ autograd::GradList EmbeddingBagBackward::apply(autograd::GradList&& grads) {
 // ---- CUDA ------------------------------------------------------------------------------------
 // The same op with its loops on the GPU (kernels/cuda/embedding_bag.cu). The checks that read
 // values run on the host from small transfers: the index range from a device min/max, the
-// offsets (one per bag) from a copy. The row-sparse gradient groups the entries on the host
-// with the CPU's group_by_row (the ids and the forward's bag map down, the groups up); a
-// device sort would save that round trip. The bag map matters: an entry in no bag (after the
-// last offset, with include_last_offset) must not make its row a (zero) row of the sparse
+// offsets (one per bag) from a copy. The row-sparse gradient groups the entries on the GPU
+// (a stable radix sort, as group_by_row's on the CPU, so each row sums its entries in the same
+// order); only the number of rows comes back. The bag map matters: an entry in no bag (after
+// the last offset, with include_last_offset) must not make its row a (zero) row of the sparse
 // gradient, or the index set would differ from the CPU's.
 
 struct EmbeddingBagCudaBackward final : autograd::Node {
@@ -217,18 +217,13 @@ autograd::GradList EmbeddingBagCudaBackward::apply(autograd::GradList&& grads) {
   autograd::GradList out(2);
   const int64_t n = saved.indices.numel(), D = dim;
   if (sparse_target.defined()) {
-    Tensor host = saved.indices.cpu(), host_bags = saved.bag_of.cpu();
-    const int64_t* idx = host.data_ptr<int64_t>();
-    std::vector<int64_t> order, seg;
-    group_by_row(idx, n, num_rows, saved.padding_idx, host_bags.data_ptr<int64_t>(), order, seg);
-    const int64_t U = static_cast<int64_t>(seg.size()) - 1;
-    std::vector<int64_t> rows(static_cast<size_t>(U));
-    for (int64_t u = 0; u < U; ++u) rows[static_cast<size_t>(u)] = idx[order[static_cast<size_t>(seg[u])]];
+    // Grouped on the GPU, as the CPU's group_by_row groups them (same rows, same order within
+    // a row); only the number of rows comes back to the host.
+    Tensor order, seg, rows;
+    const int64_t U = kernels::cuda::embedding_bag_group_rows(saved, num_rows, order, seg, rows);
     Tensor dest = zeros({U, D}, g.options());
-    if (U > 0)
-      kernels::cuda::embedding_bag_backward_rows(g, saved, tensor(order).to(g.device()), tensor(seg).to(g.device()),
-                                                 dest);
-    accumulate_sparse_grad(sparse_target, tensor(rows).to(g.device()), dest, /*rows_checked=*/true);
+    if (U > 0) kernels::cuda::embedding_bag_backward_rows(g, saved, order, seg, dest);
+    accumulate_sparse_grad(sparse_target, rows, dest, /*rows_checked=*/true);  // sorted, distinct
   } else if (needs_input_grad(0)) {
     Tensor dest = zeros({num_rows, D}, g.options());
     kernels::cuda::embedding_bag_backward_dense(g, saved, dest);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "autograd/autograd_meta.h"
 #include "nn/embedding_bag_op.h"
 #include "nn/functional.h"
 #include "nn/sparse_grad.h"
@@ -199,6 +200,49 @@ TEST_CASE("cuda index: embedding_bag forward and backward match the CPU") {
   }
   check_same(nn::sparse_grad(w).first, nn::sparse_grad(wc).first, "merged sparse rows");
   check_same(nn::sparse_grad(w).second, nn::sparse_grad(wc).second, "merged sparse values");
+}
+
+TEST_CASE("cuda index: the row-sparse gradient's grouping on the GPU (CUB sort) at the edges and at scale") {
+  if (skip_without_gpu("the GPU grouping of sparse rows")) return;
+  // The GPU groups entries by row with a stable radix sort and a run-length encoding; the CPU
+  // with its own radix sort. The same rows must come out (exactly), summed in the same order.
+  struct Case {
+    const char* what;
+    int64_t V, N;
+    std::vector<int64_t> offsets;
+    int64_t pad;
+    bool last;
+  };
+  const std::vector<Case> cases = {
+      {"no entries", 7, 0, {0}, -1, false},
+      {"every entry padding", 7, 5, {0, 2}, 3, false},
+      {"one row", 1, 9, {0, 4}, -1, false},
+      {"2^18 rows, 50000 entries (the spam table's size)", 1 << 18, 50000, {0, 100, 30000}, -1, false},
+      {"2^18 rows, trailing entries in no bag", 1 << 18, 50000, {0, 100, 30000, 40000}, 17, true},
+  };
+  for (const Case& c : cases) {
+    for (ScalarType dt : {kFloat32, kFloat64}) {
+      const std::string what = std::string(c.what) + " " + dtype_name(dt);
+      Tensor weight = test::uniform({c.V, 3}, -1, 1, dt);
+      // Few distinct rows among many entries: long runs, and rows spread over every key bit.
+      Tensor idx = c.pad == 3 ? full({c.N}, 3.0, TensorOptions(kInt64))
+                              : random_index({c.N}, std::min<int64_t>(c.V, 5000)) * std::max<int64_t>(c.V / 5000, 1);
+      Tensor offsets = tensor(c.offsets);
+      auto run = [&](Device dev) {
+        Tensor w = weight.clone().to(dev).requires_grad_(true);  // a fresh leaf per run
+        Tensor out = nn::embedding_bag_op(w, idx.to(dev), offsets.to(dev), nn::EmbeddingBagMode::Sum, {}, c.pad,
+                                          /*sparse=*/true, c.last);
+        manual_seed(11);
+        out.backward(test::uniform(out.sizes(), -1, 1, dt).to(dev));
+        CHECK(autograd::sparse_rows_checked(autograd::meta_of(w)));  // vouched for: no host check later
+        return nn::sparse_grad(w);
+      };
+      auto [rows_c, values_c] = run(Device(kCPU));
+      auto [rows_g, values_g] = run(kGpu);
+      check_same(rows_g, rows_c, "rows " + what, 0);
+      check_same(values_g, values_c, "values " + what);
+    }
+  }
 }
 
 TEST_CASE("cuda index: embedding_bag with 2-D input (fixed-length bags) on the GPU") {

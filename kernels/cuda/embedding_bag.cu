@@ -5,12 +5,19 @@
 // entry order like the CPU loop; nvcc may fuse the multiply-adds, so results agree with the
 // CPU's to rounding, not bit for bit.
 // Backward: dense gradients add each (entry, dim) into its row with atomics; the row-sparse
-// one gets its entries already grouped by row (nn/embedding_bag_op.cpp), one block per row,
-// and needs no atomics.
+// one groups the entries by row on the GPU (CUB's stable radix sort, then run-length
+// encoding), then sums one block per row with no atomics.
+#include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_run_length_encode.cuh>
+#include <cub/device/device_scan.cuh>
+
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 
 #include "kernels/cuda/embedding_bag.h"
 #include "kernels/cuda/map.cuh"
+#include "tensor/factory.h"
 
 namespace ember::kernels::cuda {
 namespace {
@@ -119,6 +126,24 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// The sort key of each entry: its row, or `skipped` (one past the last row, so such entries
+// sort last) for padding and for entries in no bag; the value is the entry's own position.
+__global__ void row_keys_kernel(const int64_t* idx, const int64_t* bag_of, int64_t n, int64_t pad,
+                                unsigned long long skipped, unsigned long long* keys, int64_t* entries) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const int64_t r = idx[i];
+    keys[i] = r == pad || bag_of[i] < 0 ? skipped : static_cast<unsigned long long>(r);
+    entries[i] = i;
+  }
+}
+
+// runs[1] = the number of runs that are rows (the last run is the skipped entries', if any).
+__global__ void count_row_runs_kernel(const unsigned long long* unique, unsigned long long skipped, int64_t* runs) {
+  const int64_t all = runs[0];
+  runs[1] = all > 0 && unique[all - 1] == skipped ? all - 1 : all;
+}
+
 template <class T>
 const T* ptr_or_null(const Tensor& t) {
   return t.defined() ? static_cast<const T*>(t.impl()->data()) : nullptr;
@@ -156,6 +181,68 @@ void embedding_bag_backward_dense(const Tensor& grad, const EmbeddingBagSaved& s
         i64_or_null(s.max_arg), s.padding_idx, n, D, static_cast<T*>(dest.impl()->data()));
   });
   EMBER_CUDA_CHECK(cudaGetLastError());
+}
+
+int64_t embedding_bag_group_rows(const EmbeddingBagSaved& s, int64_t num_rows, Tensor& order, Tensor& seg,
+                                 Tensor& rows) {
+  const int64_t n = s.indices.numel();
+  const TensorOptions i64 = TensorOptions(kInt64).device(s.indices.device());
+  EMBER_CHECK(n <= INT_MAX, "embedding_bag", "a row-sparse gradient on the GPU groups at most 2^31 - 1 entries, got ",
+              n);
+  // Keys up to num_rows (the skipped entries' key): the sort looks at that many low bits only.
+  int end_bit = 1;
+  while (end_bit < 64 && (static_cast<unsigned long long>(num_rows) >> end_bit) != 0) ++end_bit;
+  const auto skipped = static_cast<unsigned long long>(num_rows);
+  const int items = static_cast<int>(n);
+
+  Tensor keys = empty({n}, i64), entries = empty({n}, i64), sorted = empty({n}, i64), unique = empty({n}, i64);
+  Tensor counts = empty({n + 1}, i64), runs = zeros({2}, i64);
+  order = empty({n}, i64);
+  auto* k_in = static_cast<unsigned long long*>(keys.impl()->data());
+  auto* k_out = static_cast<unsigned long long*>(sorted.impl()->data());
+  auto* k_unique = static_cast<unsigned long long*>(unique.impl()->data());
+  auto* v_in = static_cast<int64_t*>(entries.impl()->data());
+  auto* v_out = static_cast<int64_t*>(order.impl()->data());
+  auto* c = static_cast<int64_t*>(counts.impl()->data());
+  auto* r = static_cast<int64_t*>(runs.impl()->data());
+
+  // CUB sizes its scratch in a first call with no buffer; one buffer serves the three steps.
+  size_t sort_bytes = 0, encode_bytes = 0, scan_bytes = 0;
+  EMBER_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, k_in, k_out, v_in, v_out, items, 0, end_bit));
+  EMBER_CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(nullptr, encode_bytes, k_out, k_unique, c, r, items));
+  EMBER_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, c, c, items + 1));
+  const size_t scratch_bytes = std::max({sort_bytes, encode_bytes, scan_bytes, size_t{8}});
+  Tensor scratch = empty({static_cast<int64_t>((scratch_bytes + 7) / 8)}, i64);
+  void* tmp = scratch.impl()->data();
+
+  if (n > 0) {
+    row_keys_kernel<<<detail::grid_size(n), kThreads>>>(static_cast<const int64_t*>(s.indices.impl()->data()),
+                                                        static_cast<const int64_t*>(s.bag_of.impl()->data()), n,
+                                                        s.padding_idx, skipped, k_in, v_in);
+    EMBER_CUDA_CHECK(cudaGetLastError());
+    // Stable: within a row the entries keep their order, so each row sums them as the CPU does.
+    EMBER_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(tmp, sort_bytes, k_in, k_out, v_in, v_out, items, 0, end_bit));
+    EMBER_CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(tmp, encode_bytes, k_out, k_unique, c, r, items));
+    count_row_runs_kernel<<<1, 1>>>(k_unique, skipped, r);
+    EMBER_CUDA_CHECK(cudaGetLastError());
+  }
+  int64_t U = 0;  // the one wait: the host sizes the gradient
+  EMBER_CUDA_CHECK(cudaMemcpy(&U, r + 1, sizeof U, cudaMemcpyDeviceToHost));
+  // seg[u] = where row u's entries start in order; seg[U] = how many entries have a row. The
+  // scan over U + 1 counts reads counts[U] (the skipped run's, or unused memory: n + 1 were
+  // allocated) but seg[U] does not depend on it.
+  seg = empty({U + 1}, i64);
+  size_t seg_bytes = 0;
+  EMBER_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, seg_bytes, c, static_cast<int64_t*>(seg.impl()->data()),
+                                                 static_cast<int>(U + 1)));
+  if (seg_bytes > scratch_bytes) {
+    scratch = empty({static_cast<int64_t>((seg_bytes + 7) / 8)}, i64);
+    tmp = scratch.impl()->data();
+  }
+  EMBER_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(tmp, seg_bytes, c, static_cast<int64_t*>(seg.impl()->data()),
+                                                 static_cast<int>(U + 1)));
+  rows = unique.narrow(0, 0, U);
+  return U;
 }
 
 void embedding_bag_backward_rows(const Tensor& grad, const EmbeddingBagSaved& s, const Tensor& order,

@@ -28,6 +28,12 @@ void embedding_bag_forward(const Tensor& weight, const Tensor& indices, const Te
 
 /// dest [V, D] (zeros) += every entry's gradient row, with atomics.
 void embedding_bag_backward_dense(const Tensor& grad, const EmbeddingBagSaved& s, const Tensor& dest);
+/// Groups the entries by row for the row-sparse gradient, leaving out padding and entries in
+/// no bag: rows [U] (sorted, distinct), seg [U + 1] and order [N] (entry positions, stably
+/// sorted by row: row u's entries are order[seg[u] .. seg[u+1])). Returns U, the one value
+/// it waits for the GPU to read.
+int64_t embedding_bag_group_rows(const EmbeddingBagSaved& s, int64_t num_rows, Tensor& order, Tensor& seg,
+                                 Tensor& rows);
 /// dest [U, D] = the summed gradient of each group of entries order[seg[u] .. seg[u+1]) (one
 /// row each, no atomics): the values of the row-sparse gradient.
 void embedding_bag_backward_rows(const Tensor& grad, const EmbeddingBagSaved& s, const Tensor& order,
@@ -38,6 +44,7 @@ void embedding_bag_backward_psw(const Tensor& grad, const Tensor& weight, const 
 inline void embedding_bag_forward(const Tensor&, const Tensor&, const Tensor&, bool, nn::EmbeddingBagMode,
                                   const Tensor&, int64_t, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {}
 inline void embedding_bag_backward_dense(const Tensor&, const EmbeddingBagSaved&, const Tensor&) {}
+inline int64_t embedding_bag_group_rows(const EmbeddingBagSaved&, int64_t, Tensor&, Tensor&, Tensor&) { return 0; }
 inline void embedding_bag_backward_rows(const Tensor&, const EmbeddingBagSaved&, const Tensor&, const Tensor&,
                                         const Tensor&) {}
 inline void embedding_bag_backward_psw(const Tensor&, const Tensor&, const EmbeddingBagSaved&, const Tensor&) {}
