@@ -185,4 +185,9 @@ case $status in
   1) echo "result:      FAIL" ;;
   2) echo "result:      tests PASS, benchmark targets missed" ;;
 esac
+# The device tool brings back what is under $OUT: the full logs, for a session that cannot
+# afford a second run to read them.
+if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then
+  cp -r "$logs" "$OUT/gpu-check-logs" 2>/dev/null && echo "logs:        copied to \$OUT/gpu-check-logs"
+fi
 exit $status
