@@ -158,6 +158,12 @@ fi
 echo
 echo "==================== gpu-check summary ===================="
 echo "machine:     $gpu_name (GPU present: $([ $gpu_present = 1 ] && echo yes || echo no)), $(nproc) cores"
+# What docs/benchmarks.md records beside the figures: the system, the compilers, the driver.
+os_name=$( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || uname -sr)
+gxx=$(g++ -dumpfullversion 2>/dev/null || echo "?")
+nvcc_v=$(nvcc --version 2>/dev/null | grep -oE 'release [0-9.]+' | head -1 || true)
+driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1 || true)
+echo "software:    ${os_name}; g++ ${gxx}; nvcc ${nvcc_v:-?}; driver ${driver:-?}; $(ldd --version 2>/dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+$' | sed 's/^/glibc /')"
 echo "build:       $build_status (${build_s} s, $bdir/, sm_90, -j$jobs)"
 echo "cuda tests:  $cuda_status ${cuda_detail:+($cuda_detail)}"
 echo "other tests: $other_status ($other_detail)"
