@@ -24,6 +24,10 @@ Device::Device(const std::string& spec) {
   }
 }
 
+void Device::throw_bad_index(int i) {
+  detail::throw_error("Device", "Device index must be between 0 and 127, got ", i);
+}
+
 std::string Device::str() const {
   if (type == kCPU) return "cpu";
   return "cuda:" + std::to_string(index);

@@ -16,7 +16,8 @@ struct Device {
   int8_t index = 0;
 
   Device() = default;
-  Device(DeviceType t, int i = 0) : type(t), index(static_cast<int8_t>(t == kCPU ? 0 : i)) {}  // NOLINT
+  /// Throws ember::Error when i does not fit the int8_t index (0 to 127), as the string form.
+  Device(DeviceType t, int i = 0) : type(t), index(checked_index(t, i)) {}  // NOLINT
   /// Parses "cpu", "cuda", "cuda:1"; throws ember::Error on anything else.
   explicit Device(const std::string& spec);
   bool is_cpu() const { return type == kCPU; }
@@ -24,6 +25,14 @@ struct Device {
   std::string str() const;
   friend bool operator==(Device a, Device b) { return a.type == b.type && a.index == b.index; }
   friend bool operator!=(Device a, Device b) { return !(a == b); }
+
+ private:
+  static int8_t checked_index(DeviceType t, int i) {  // inline: Device(kCPU) is on every op's path
+    if (t == kCPU) return 0;
+    if (i < 0 || i > 127) throw_bad_index(i);
+    return static_cast<int8_t>(i);
+  }
+  [[noreturn]] static void throw_bad_index(int i);
 };
 inline std::ostream& operator<<(std::ostream& os, Device d) { return os << d.str(); }
 

@@ -162,6 +162,10 @@ TEST_CASE("cuda: device strings") {
     CHECK(test::error_of([&] { (void)Device(bad); }) ==
           "[Device] Invalid device string: '" + std::string(bad) + "' (device index out of range)");
   CHECK(test::error_of([] { (void)Device("cuda:x"); }) == "[Device] Invalid device string: 'cuda:x'");
+  CHECK(Device(kCUDA, 127).index == 127);
+  CHECK(Device(kCPU, 300).is_cpu());  // the CPU has index 0 whatever was asked
+  CHECK(test::error_of([] { (void)Device(kCUDA, 128); }) == "[Device] Device index must be between 0 and 127, got 128");
+  CHECK(test::error_of([] { (void)Device(kCUDA, -1); }) == "[Device] Device index must be between 0 and 127, got -1");
   CHECK(test::error_of([] { (void)Device("gpu"); }).find("[Device] Expected one of cpu, cuda") == 0);
 }
 
