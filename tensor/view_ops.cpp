@@ -5,7 +5,6 @@
 
 #include "autograd/function.h"
 #include "autograd/functions/view.h"
-#include "kernels/cpu/dispatch.h"
 #include "kernels/kernels.h"
 #include "tensor/cuda.h"
 #include "tensor/factory.h"
@@ -315,9 +314,10 @@ Tensor view_scatter(const Tensor& g, const Shape& base_shape, const Geometry& ge
   Tensor target = internal::alias(out, geo.sizes, geo.strides, geo.offset);
   if (!may_overlap(geo)) {
     kernels::copy(g, target);
-  } else if (!kernels::on_cpu(out)) {
-    // Positions repeat (as_strided with overlap) on the GPU: index_add sums the repeats. The
-    // flat positions depend on the geometry alone, so the host lists them without a sync.
+  } else if (g.numel() > 0) {
+    // Positions repeat (as_strided with overlap): index_add sums the repeats, on either device.
+    // The flat positions depend on the geometry alone, so the host lists them without reading
+    // the gradient (no wait for a GPU).
     std::vector<int64_t> positions(static_cast<size_t>(g.numel()));
     Shape idx(geo.sizes.size(), 0);
     for (int64_t& p : positions) {
@@ -327,26 +327,9 @@ Tensor view_scatter(const Tensor& g, const Shape& base_shape, const Geometry& ge
         idx[d] = 0;
       }
     }
-    if (!positions.empty()) {
-      const int64_t n = g.numel();
-      Tensor flat_out = internal::alias(out, Shape{out.numel()}, Shape{1}, 0);
-      Tensor flat_g = reshape(g.detach(), Shape{n});
-      kernels::index_add(flat_out, 0, tensor(positions).to(out.device()), flat_g);
-    }
-  } else {  // positions repeat (as_strided with overlap): add one element at a time
-    Tensor src = contiguous(g.detach());
-    kernels::dispatch_all(g.dtype(), "view_scatter", [&]<class T>() {
-      T* o = out.impl()->data_as<T>();
-      const T* s = src.impl()->data_as<T>();
-      Shape idx(geo.sizes.size(), 0);
-      for (int64_t i = 0; i < src.numel(); ++i) {
-        o[geo.offset + index_to_offset(idx, geo.strides)] += s[i];
-        for (size_t d = idx.size(); d-- > 0;) {
-          if (++idx[d] < geo.sizes[d]) break;
-          idx[d] = 0;
-        }
-      }
-    });
+    Tensor flat_out = internal::alias(out, Shape{out.numel()}, Shape{1}, 0);
+    Tensor flat_g = reshape(g.detach(), Shape{g.numel()});
+    kernels::index_add(flat_out, 0, tensor(positions).to(out.device()), flat_g);
   }
   if (autograd::needs_grad(g)) {
     auto node = autograd::make_node<autograd::ViewScatterBackward>(g);
