@@ -18,9 +18,9 @@ Device::Device(const std::string& spec) {
     EMBER_CHECK(spec[4] == ':' && spec.size() > 5 && spec.find_first_not_of("0123456789", 5) == std::string::npos,
                 "Device", "Invalid device string: '", spec, "'");
     // The index is an int8_t (as PyTorch's DeviceIndex): a longer number would wrap around.
-    EMBER_CHECK(spec.size() <= 8 && std::stoi(spec.substr(5)) <= 127, "Device", "Invalid device string: '", spec,
-                "' (device index out of range)");
-    index = static_cast<int8_t>(std::stoi(spec.substr(5)));
+    const int value = spec.size() <= 8 ? std::stoi(spec.substr(5)) : 128;  // 3 digits at most
+    EMBER_CHECK(value <= 127, "Device", "Invalid device string: '", spec, "' (device index out of range)");
+    index = static_cast<int8_t>(value);
   }
 }
 
