@@ -3,6 +3,7 @@
 // number is the same function of (seed, position) wherever it is drawn: rand's values and
 // dropout's masks agree bit for bit across kernels and devices. Integer hashing, then one
 // rounding to double (exact: 53 bits) and one to T.
+#include <cmath>
 #include <cstdint>
 
 #if defined(__CUDACC__)
@@ -34,6 +35,13 @@ template <class T>
 EMBER_RNG_FN T uniform_as(uint64_t seed, uint64_t i) {
   const T v = static_cast<T>(uniform(seed, i));
   return v >= T(1) ? below_one(T()) : v;
+}
+
+/// A standard normal number from numbers k and k + 1 of the stream (Box-Muller). randn's
+/// element i uses k = offset + 2i. The GPU's log and cos may differ from glibc's in the last ulp.
+EMBER_RNG_FN double normal(uint64_t seed, uint64_t k) {
+  const double u1 = 1.0 - uniform(seed, k), u2 = uniform(seed, k + 1);
+  return ::sqrt(-2.0 * ::log(u1)) * ::cos(2.0 * 3.14159265358979323846 * u2);
 }
 
 }  // namespace ember::kernels::rng

@@ -1,6 +1,5 @@
 // Counter-based random numbers: element i of a request is a hash of (seed, offset + i)
 // (kernels/counter_rng.h).
-#include <cmath>
 #include <cstdint>
 
 #include "kernels/cpu/dispatch.h"
@@ -25,10 +24,8 @@ void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) {
       return;
     }
     parallel_for(out.numel(), 16, [data, seed, offset](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {  // Box-Muller on numbers 2i and 2i + 1
-        const uint64_t k = offset + 2 * static_cast<uint64_t>(i);
-        double u1 = 1.0 - rng::uniform(seed, k), u2 = rng::uniform(seed, k + 1);
-        data[i] = static_cast<T>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+      for (int64_t i = b; i < e; ++i) {  // numbers 2i and 2i + 1 of the request
+        data[i] = static_cast<T>(rng::normal(seed, offset + 2 * static_cast<uint64_t>(i)));
       }
     });
   });

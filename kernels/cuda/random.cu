@@ -17,12 +17,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const uint64_t k = offset + static_cast<uint64_t>(normal ? 2 * i : i);
-    if (!normal) {
-      p[i] = rng::uniform_as<T>(seed, k);
-    } else {  // Box-Muller
-      const double u1 = 1.0 - rng::uniform(seed, k), u2 = rng::uniform(seed, k + 1);
-      p[i] = static_cast<T>(::sqrt(-2.0 * ::log(u1)) * ::cos(2.0 * 3.14159265358979323846 * u2));
-    }
+    p[i] = normal ? static_cast<T>(rng::normal(seed, k)) : rng::uniform_as<T>(seed, k);
   }
 }
 
