@@ -96,6 +96,12 @@ void float_unary(UnaryOp op, const Tensor& in, const Tensor& out, const UnaryArg
   ember::detail::throw_error("unary", "internal: op ", static_cast<int>(op), " is not a floating unary op");
 }
 
+// Ops defined for every numeric dtype (int64 included).
+template <UnaryOp OP>
+void numeric(const char* name, const Tensor& in, const Tensor& out, const UnaryArgs& args) {
+  dispatch_tag<DtypeSet::Numeric>(in.dtype(), name, [&](auto tag) { run<OP, decltype(tag)>(in, out, args); });
+}
+
 template <class T>
 void clamp(const Tensor& in, const Tensor& out, const UnaryArgs& args) {
   const T lo = static_cast<T>(args.a), hi = static_cast<T>(args.b);
@@ -113,18 +119,10 @@ void unary(UnaryOp op, const Tensor& in, const Tensor& out, const UnaryArgs& arg
         using T = decltype(tag);
         map<bool, T>(LogicalNot<T>{}, out, in);
       });
-    case UnaryOp::Neg:
-      return dispatch_tag<DtypeSet::Numeric>(in.dtype(), "neg",
-                                             [&](auto tag) { run<UnaryOp::Neg, decltype(tag)>(in, out, args); });
-    case UnaryOp::Abs:
-      return dispatch_tag<DtypeSet::Numeric>(in.dtype(), "abs",
-                                             [&](auto tag) { run<UnaryOp::Abs, decltype(tag)>(in, out, args); });
-    case UnaryOp::Sign:
-      return dispatch_tag<DtypeSet::Numeric>(in.dtype(), "sign",
-                                             [&](auto tag) { run<UnaryOp::Sign, decltype(tag)>(in, out, args); });
-    case UnaryOp::Relu:
-      return dispatch_tag<DtypeSet::Numeric>(in.dtype(), "relu",
-                                             [&](auto tag) { run<UnaryOp::Relu, decltype(tag)>(in, out, args); });
+    case UnaryOp::Neg: return numeric<UnaryOp::Neg>("neg", in, out, args);
+    case UnaryOp::Abs: return numeric<UnaryOp::Abs>("abs", in, out, args);
+    case UnaryOp::Sign: return numeric<UnaryOp::Sign>("sign", in, out, args);
+    case UnaryOp::Relu: return numeric<UnaryOp::Relu>("relu", in, out, args);
     case UnaryOp::Clamp:
       return dispatch_tag<DtypeSet::Numeric>(in.dtype(), "clamp",
                                              [&](auto tag) { clamp<decltype(tag)>(in, out, args); });
