@@ -11,7 +11,9 @@
 //   - sum: |got - want| <= r * sum |x|, mean: r * sum |x| / n; r = 1e-5 (float32), 1e-12
 //     (float64). The data have a nonzero mean, so a chunk lost or counted twice moves the sum
 //     by far more than that;
-//   - prod of factors in [1 - 1e-4, 1 + 1e-4]: relative 1e-5 (float32), 1e-12 (float64);
+//   - prod of factors in [1 - 1e-4, 1 + 1e-4]: relative 1e-5 (float32), 1e-12 (float64). Both
+//     sides multiply float32 in double: float32 products of such factors drift by ~10% over
+//     2^24 of them (a rounding bias; see ProdOp), which these checks would report;
 //   - var: relative 1e-4 (float32), 1e-10 (float64); logsumexp: 1e-5 (1 + |want|) (float32),
 //     1e-12 (1 + |want|) (float64);
 //   - max, min, every index, int64 and bool results: exact.
