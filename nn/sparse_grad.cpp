@@ -47,6 +47,9 @@ void accumulate_sparse_grad(const Tensor& p, const Tensor& indices, const Tensor
                   values.size(0) == indices.size(0) && p.dim() == 2 && values.size(1) == p.size(1),
               "accumulate_sparse_grad", "expected indices int64 [n] and values [n, ", p.dim() == 2 ? p.size(1) : -1,
               "], got indices ", shape_text(indices.sizes()), " and values ", shape_text(values.sizes()));
+  EMBER_CHECK(indices.device() == p.device() && values.device() == p.device(), "accumulate_sparse_grad",
+              "expected indices and values on the parameter's device (", p.device(), "), got indices on ",
+              indices.device(), " and values on ", values.device());
   auto& m = autograd::meta_of(p);
   // The usual case, the first gradient since zero_grad with its rows already sorted and
   // distinct (as embedding_bag's backward makes them): it is the gradient as it is. When the

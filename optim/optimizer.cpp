@@ -166,6 +166,10 @@ std::optional<std::pair<Tensor, Tensor>> coalesced_sparse_grad(const Tensor& p) 
   for (int64_t d = 1; d < p.dim(); ++d)
     EMBER_CHECK(val.size(d) == p.size(d), "optimizer", "sparse grad values ", shape_text(val.sizes()),
                 " do not match parameter rows of ", shape_text(p.sizes()));
+  // The fused GPU steps read the rows through a raw pointer: rows left on the host beside a
+  // GPU parameter would be dereferenced on the device (an illegal address), not refused.
+  EMBER_CHECK(idx.device() == p.device() && val.device() == p.device(), "optimizer", "sparse grad indices (",
+              idx.device(), ") and values (", val.device(), ") must be on the parameter's device (", p.device(), ")");
   NoGradGuard no_grad;
   // Rows vouched for when they were stored (embedding_bag's backward): no copy to the host,
   // which on a GPU would wait for the device once per parameter and step.

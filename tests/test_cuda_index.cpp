@@ -8,6 +8,7 @@
 #include <string>
 
 #include "autograd/autograd_meta.h"
+#include "kernels/kernels.h"
 #include "nn/embedding_bag_op.h"
 #include "nn/functional.h"
 #include "nn/sparse_grad.h"
@@ -51,6 +52,17 @@ TEST_CASE("cuda index: errors that need no GPU") {
   CHECK(test::contains(test::error_of([&] { (void)nn::embedding_bag_op(x, tensor({0, 1}), tensor({0}),
                                                                          nn::EmbeddingBagMode::Sum); }),
                        "[embedding_bag]"));
+  // Row-sparse gradients whose rows are not on the parameter's device are refused on the host:
+  // the fused GPU steps would read host rows through a device pointer (an illegal address).
+  Tensor table = fake_cuda({5, 2});
+  CHECK(test::contains(test::error_of([&] { nn::accumulate_sparse_grad(table, tensor({1}), fake_cuda({1, 2})); }),
+                       "[accumulate_sparse_grad]"));
+  Tensor q = fake_cuda({5, 2});
+  q.requires_grad_(true);
+  autograd::meta_of(q).sparse_grad_indices = tensor({1});
+  autograd::meta_of(q).sparse_grad_values = fake_cuda({1, 2});
+  optim::SGD sgd({q}, optim::SGDOptions{0.1});
+  CHECK(test::contains(test::error_of([&] { sgd.step(); }), "must be on the parameter's device"));
 }
 
 TEST_CASE("cuda index: index_select, gather, scatter_add, index_add, index_copy_ match the CPU") {
@@ -88,6 +100,16 @@ TEST_CASE("cuda index: index_select, gather, scatter_add, index_add, index_copy_
         check_same(cg, cx, "index_add_ " + what);
       }
     }
+  }
+  {  // many blocks, grid-stride loops and heavily repeated indices (the scatters' atomics)
+    Tensor x = test::uniform({3000, 40}, -1, 1), idx = random_index({20000}, 3000);
+    Tensor gx = x.to(kGpu), gi = idx.to(kGpu);
+    check_same(index_select(gx, 0, gi), index_select(x, 0, idx), "index_select large");
+    Tensor source = test::uniform({20000, 40}, -1, 1);
+    check_same(index_add(gx, 0, gi, source.to(kGpu)), index_add(x, 0, idx, source), "index_add large");
+    Tensor gidx = random_index({3000, 40}, 3000), src = test::uniform({3000, 40}, -1, 1);
+    check_same(gather(gx, 0, gidx.to(kGpu)), gather(x, 0, gidx), "gather large");
+    check_same(scatter_add(gx, 0, gidx.to(kGpu), src.to(kGpu)), scatter_add(x, 0, gidx, src), "scatter_add large");
   }
   Tensor s = scalar_tensor(2.5), zero = tensor({0});
   check_same(index_select(s.to(kGpu), 0, zero.to(kGpu)), index_select(s, 0, zero), "index_select of a 0-d tensor");
@@ -134,6 +156,16 @@ TEST_CASE("cuda index: bad indices are clear errors") {
                                                                          tensor({0}).to(kGpu),
                                                                          nn::EmbeddingBagMode::Sum); }),
                        "index 7 out of range"));
+  // Bad values deep inside a large index: the min/max pass folds many warps and blocks, also
+  // through a strided view (odd positions only).
+  Tensor big = zeros({int64_t{1} << 20}, kInt64);
+  big.narrow(0, 700001, 1).fill_(4);
+  big.narrow(0, 123457, 1).fill_(-3);
+  big.narrow(0, 500000, 1).fill_(9);  // an even position: outside the strided view
+  const Tensor big_g = big.to(kGpu);
+  CHECK(kernels::index_min_max(big_g) == std::pair<int64_t, int64_t>{-3, 9});
+  CHECK(kernels::index_min_max(big_g.slice(0, 1, std::nullopt, 2)) == std::pair<int64_t, int64_t>{-3, 4});
+  CHECK(test::contains(test::error_of([&] { (void)index_select(x, 0, big_g); }), "index out of range"));
   cuda::synchronize();  // nothing faulted on the device
   CHECK(index_select(x, 0, tensor({3}).to(kGpu)).cpu().sum().item<float>() == 3.0f);
 }

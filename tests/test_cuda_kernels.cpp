@@ -159,7 +159,8 @@ TEST_CASE("cuda kernels: float GEMM on both backends, every transpose, odd and t
   if (!gpu_here("float GEMM vs CPU")) return;
   const int64_t sizes[][3] = {{1, 1, 1},     {7, 33, 127},   {127, 7, 33},  {33, 127, 1000},
                               {1000, 33, 7}, {4097, 7, 33},  {7, 4097, 33}, {129, 257, 4097},
-                              {128, 128, 8}, {256, 256, 64}, {130, 131, 9}, {255, 129, 17}};
+                              {128, 128, 8}, {256, 256, 64}, {130, 131, 9}, {255, 129, 17},
+                              {68, 132, 20}, {132, 68, 12}};  // k % 8 == 4: a half-empty last slice, float4 loads
   unsigned seed = 1;
   for (kc::MatmulBackend backend : {kc::MatmulBackend::Cublas, kc::MatmulBackend::Tiled}) {
     BackendGuard guard(backend);
@@ -223,6 +224,17 @@ TEST_CASE("cuda kernels: batched GEMM on both backends and double GEMM") {
     GemmCase big{false, true, 200, 130, 70};
     big.batch = 2;
     check_gemm<float>(big, seed++);
+    // More matrices than one grid's z range (65535): the tiled kernel and the k = 0 scaling
+    // launch again for the rest (at an offset pointer); cuBLAS takes them in one call.
+    GemmCase many{false, true, 3, 5, 7};
+    many.batch = 65535 + 5;
+    many.beta = 0.5;
+    CAPTURE(describe(many));
+    check_gemm<float>(many, seed++);
+    GemmCase many_empty_k{false, false, 3, 5, 0};
+    many_empty_k.batch = 65535 + 5;
+    many_empty_k.beta = 2;
+    check_gemm<float>(many_empty_k, seed++);
   }
   for (int t = 0; t < 4; ++t) {
     for (const auto& s : {std::vector<int64_t>{7, 33, 127}, std::vector<int64_t>{129, 65, 1000}}) {
@@ -506,6 +518,9 @@ TEST_CASE("cuda kernels: bad sizes are errors naming the op") {
   CHECK(
       contains(error_of([&] { kc::gemm(true, false, 4, 4, 4, 1.0f, p, 4, p, 4, 0.0f, p, 3); }), "[gemm] leading dims"));
   CHECK(contains(error_of([&] { kc::gemm(false, false, -1, 4, 4, 1.0f, p, 4, p, 4, 0.0f, p, 4); }), "[gemm] negative"));
+  // cuBLAS takes int leading dims: a larger one is refused, not truncated.
+  CHECK(contains(error_of([&] { kc::gemm(false, false, 4, 4, 4, 1.0f, p, int64_t{1} << 32, p, 4, 0.0f, p, 4); }),
+                 "[gemm] leading dim 4294967296 does not fit"));
   CHECK(contains(error_of([&] { kc::softmax(p, p, -1, 4, false); }), "[softmax]"));
   CHECK(contains(error_of([&] { kc::softmax_backward(p, p, p, 2, -4, false); }), "[softmax_backward]"));
   CHECK(contains(error_of([&] { kc::reduce_first(kc::Reduction::Sum, p, p, -2, 4); }), "[reduce_first]"));

@@ -187,7 +187,8 @@ int64_t embedding_bag_group_rows(const EmbeddingBagSaved& s, int64_t num_rows, T
                                  Tensor& rows) {
   const int64_t n = s.indices.numel();
   const TensorOptions i64 = TensorOptions(kInt64).device(s.indices.device());
-  EMBER_CHECK(n <= INT_MAX, "embedding_bag", "a row-sparse gradient on the GPU groups at most 2^31 - 1 entries, got ",
+  // < INT_MAX: the scans below run over n + 1 counts, an int for CUB as well.
+  EMBER_CHECK(n < INT_MAX, "embedding_bag", "a row-sparse gradient on the GPU groups at most 2^31 - 2 entries, got ",
               n);
   // Keys up to num_rows (the skipped entries' key): the sort looks at that many low bits only.
   int end_bit = 1;

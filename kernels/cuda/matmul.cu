@@ -77,7 +77,13 @@ Dims check_dims(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t lda, 
   return {static_cast<int>(m), static_cast<int>(n), static_cast<int>(k)};
 }
 
-int ld_for_cublas(int64_t ld) { return static_cast<int>(std::max<int64_t>(ld, 1)); }
+// cuBLAS's leading dims are int too (the tiled kernel's are int64): a view whose row stride
+// passes INT_MAX (a narrow slice of a very wide tensor) would be truncated, so it is refused
+// here, before any CUDA call; matmul() on Tensors packs such an operand instead.
+int ld_for_cublas(int64_t ld) {
+  EMBER_CHECK(ld <= INT_MAX, "gemm", "leading dim ", ld, " does not fit in cuBLAS's int");
+  return static_cast<int>(std::max<int64_t>(ld, 1));
+}
 
 // ---- k = 0: C = beta * C -----------------------------------------------------------------------
 
@@ -351,32 +357,30 @@ cublasOperation_t op(bool t) { return t ? CUBLAS_OP_T : CUBLAS_OP_N; }
 void cublas_gemm(bool ta, bool tb, Dims d, float alpha, const float* a, int64_t lda, int64_t stride_a, const float* b,
                  int64_t ldb, int64_t stride_b, float beta, float* c, int64_t ldc, int64_t stride_c, int64_t batch,
                  cudaStream_t stream) {
+  const int la = ld_for_cublas(lda), lb = ld_for_cublas(ldb), lc = ld_for_cublas(ldc);
   std::lock_guard<std::mutex> lock(g_handle_mutex);
   cublasHandle_t h = handle_for_current_device();
   EMBER_CUBLAS_CHECK(cublasSetStream(h, stream));
   if (batch == 1) {
-    EMBER_CUBLAS_CHECK(cublasSgemm(h, op(tb), op(ta), d.n, d.m, d.k, &alpha, b, ld_for_cublas(ldb), a,
-                                   ld_for_cublas(lda), &beta, c, ld_for_cublas(ldc)));
+    EMBER_CUBLAS_CHECK(cublasSgemm(h, op(tb), op(ta), d.n, d.m, d.k, &alpha, b, lb, a, la, &beta, c, lc));
   } else {
-    EMBER_CUBLAS_CHECK(cublasSgemmStridedBatched(h, op(tb), op(ta), d.n, d.m, d.k, &alpha, b, ld_for_cublas(ldb),
-                                                 stride_b, a, ld_for_cublas(lda), stride_a, &beta, c,
-                                                 ld_for_cublas(ldc), stride_c, static_cast<int>(batch)));
+    EMBER_CUBLAS_CHECK(cublasSgemmStridedBatched(h, op(tb), op(ta), d.n, d.m, d.k, &alpha, b, lb, stride_b, a, la,
+                                                 stride_a, &beta, c, lc, stride_c, static_cast<int>(batch)));
   }
 }
 
 void cublas_gemm(bool ta, bool tb, Dims d, double alpha, const double* a, int64_t lda, int64_t stride_a,
                  const double* b, int64_t ldb, int64_t stride_b, double beta, double* c, int64_t ldc, int64_t stride_c,
                  int64_t batch, cudaStream_t stream) {
+  const int la = ld_for_cublas(lda), lb = ld_for_cublas(ldb), lc = ld_for_cublas(ldc);
   std::lock_guard<std::mutex> lock(g_handle_mutex);
   cublasHandle_t h = handle_for_current_device();
   EMBER_CUBLAS_CHECK(cublasSetStream(h, stream));
   if (batch == 1) {
-    EMBER_CUBLAS_CHECK(cublasDgemm(h, op(tb), op(ta), d.n, d.m, d.k, &alpha, b, ld_for_cublas(ldb), a,
-                                   ld_for_cublas(lda), &beta, c, ld_for_cublas(ldc)));
+    EMBER_CUBLAS_CHECK(cublasDgemm(h, op(tb), op(ta), d.n, d.m, d.k, &alpha, b, lb, a, la, &beta, c, lc));
   } else {
-    EMBER_CUBLAS_CHECK(cublasDgemmStridedBatched(h, op(tb), op(ta), d.n, d.m, d.k, &alpha, b, ld_for_cublas(ldb),
-                                                 stride_b, a, ld_for_cublas(lda), stride_a, &beta, c,
-                                                 ld_for_cublas(ldc), stride_c, static_cast<int>(batch)));
+    EMBER_CUBLAS_CHECK(cublasDgemmStridedBatched(h, op(tb), op(ta), d.n, d.m, d.k, &alpha, b, lb, stride_b, a, la,
+                                                 stride_a, &beta, c, lc, stride_c, static_cast<int>(batch)));
   }
 }
 
@@ -431,9 +435,9 @@ namespace {
 // How the GEMM reads one operand of a product, as kernels/cpu/matmul.cpp decides it: a
 // matrix whose column stride is 1 is row-major (ld = row stride), one whose row stride is 1
 // is its transpose stored row-major (ld = column stride), so x.t() costs no copy. The stride
-// of a size-1 dim is never read, so it does not decide; ld must still cover a row for cuBLAS.
-// Any other layout (a step slice along the last dim, a broadcast inside the matrix) is
-// copied into a contiguous tensor first.
+// of a size-1 dim is never read, so it does not decide; ld must still cover a row and fit
+// cuBLAS's int. Any other layout (a step slice along the last dim, a broadcast inside the
+// matrix, a row stride past INT_MAX) is copied into a contiguous tensor first.
 struct Operand {
   Tensor data;
   bool trans = false;
@@ -448,11 +452,11 @@ Operand prepare(const Tensor& t) {
   const int64_t bs = d == 3 ? t.strides()[0] : 0;
   if (cs == 1 || cols <= 1) {
     const int64_t ld = rows <= 1 ? c1 : rs;
-    if (ld >= c1) return {t, false, ld, bs};
+    if (ld >= c1 && ld <= INT_MAX) return {t, false, ld, bs};
   }
   if (rs == 1 || rows <= 1) {
     const int64_t ld = cols <= 1 ? r1 : cs;
-    if (ld >= r1) return {t, true, ld, bs};
+    if (ld >= r1 && ld <= INT_MAX) return {t, true, ld, bs};
   }
   Tensor packed = internal::new_tensor(t.sizes(), t.dtype(), t.device());
   copy(t, packed);
