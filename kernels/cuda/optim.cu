@@ -31,6 +31,13 @@ struct Sgd {
   }
 };
 
+// The running max of AMSGrad, NaN-propagating like maximum() on the CPU path: a NaN stored
+// in max_exp_avg_sq stays there (a plain a > b ? a : b would drop it for the new value).
+template <class T>
+__device__ __forceinline__ T amsgrad_max(T stored, T v) {
+  return (stored > v || isnan(stored)) ? stored : v;
+}
+
 template <class T>
 struct Adam {
   T lr, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, step_size, bc2_sqrt, decay;
@@ -54,7 +61,7 @@ struct Adam {
     *v = vn;
     T second = vn;
     if (amsgrad) {
-      second = *max_v > vn ? *max_v : vn;
+      second = amsgrad_max(*max_v, vn);
       *max_v = second;
     }
     const T denom = sqrt(second) / bc2_sqrt + eps;
@@ -74,7 +81,7 @@ struct Adam {
     *v = vn;
     T second = vn;
     if (amsgrad) {
-      second = *max_v > vn ? *max_v : vn;
+      second = amsgrad_max(*max_v, vn);
       *max_v = second;
     }
     return p + mn / (sqrt(second) + eps) * -step_size;
