@@ -283,9 +283,20 @@ TEST_CASE("cuda ops: matrix products match the CPU, forward and backward") {
 #ifdef EMBER_WITH_CUDA
   // The tiled SGEMM gives the same product through the tensor ops.
   Tensor a = test::uniform({70, 90}, -1, 1, kFloat32), b = test::uniform({90, 50}, -1, 1, kFloat32);
-  kernels::cuda::set_matmul_backend(kernels::cuda::MatmulBackend::Tiled);
-  Tensor tiled = matmul(a.to(kGpu), b.to(kGpu).t().contiguous().t());
-  kernels::cuda::set_matmul_backend(kernels::cuda::MatmulBackend::Cublas);
+  Tensor tiled;
+  {
+    // The previous backend comes back when the scope ends, also when matmul throws: later
+    // cases must not run on the tiled kernel.
+    struct TiledBackend {
+      kernels::cuda::MatmulBackend saved = kernels::cuda::matmul_backend();
+      TiledBackend() { kernels::cuda::set_matmul_backend(kernels::cuda::MatmulBackend::Tiled); }
+      ~TiledBackend() { kernels::cuda::set_matmul_backend(saved); }
+      TiledBackend(const TiledBackend&) = delete;
+      TiledBackend& operator=(const TiledBackend&) = delete;
+    } backend;
+    tiled = matmul(a.to(kGpu), b.to(kGpu).t().contiguous().t());
+  }
+  CHECK(kernels::cuda::matmul_backend() == kernels::cuda::MatmulBackend::Cublas);
   check_same(tiled, matmul(a, b), 1e-4, "tiled SGEMM through matmul");
 #endif
 }
