@@ -239,15 +239,19 @@ TEST_CASE("cuda ops: softmax with -inf masks, fully masked rows, +inf and NaN ma
   // Attention masks put -inf in rows; a fully masked row is NaN (as in PyTorch), +inf or NaN
   // anywhere makes the row NaN. One row of each kind, at a width for each GPU path: warp per
   // row (7, 700), block per row with the row in registers (3000), the online pass (9000).
+  // Row 5 is row 4 with a NaN at column 1: in the online pass, thread 1 sees only that NaN
+  // among -inf (its columns are all odd).
   const double inf = INFINITY;
   for (ScalarType dt : {kFloat64, kFloat32}) {
     for (int64_t cols : {7, 700, 3000, 9000}) {
-      Tensor x = test::uniform({5, cols}, -4, 4, kFloat64);
+      Tensor x = test::uniform({6, cols}, -4, 4, kFloat64);
       for (int64_t c = 0; c < cols; c += 3) x[0][c].fill_(-inf);  // partly masked, first element too
       x[1].fill_(-inf);                                           // fully masked
       x[2][cols - 1].fill_(inf);
       x[3][cols / 2].fill_(NAN);
       for (int64_t c = 1; c < cols; c += 2) x[4][c].fill_(-inf);  // masked except the even columns
+      for (int64_t c = 1; c < cols; c += 2) x[5][c].fill_(-inf);
+      x[5][1].fill_(NAN);
       x = x.to(dt);
       for (int64_t dim : {1, 0}) {
         const std::string what = std::string(dtype_name(dt)) + " cols " + std::to_string(cols) + " dim " +
