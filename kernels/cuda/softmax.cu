@@ -127,7 +127,9 @@ __global__ void __launch_bounds__(kLongThreads) softmax_long_kernel(const T* in,
     }
   }
   const T row_max = group_allreduce<false>(m, MaxOp{}, neg_inf<T>(), scratch);
-  s = m == neg_inf<T>() ? T(0) : s * exp_(m - row_max);
+  // m = -inf: the thread saw only -inf and NaN, so s is 0 or NaN; kept as it is (rescaling
+  // would give exp(-inf + inf) = NaN for 0, and zeroing it would drop the NaN).
+  s = m == neg_inf<T>() ? s : s * exp_(m - row_max);
   const T sum = group_allreduce<false>(s, SumOp{}, T(0), scratch);
   const T shift = row_max + log_(sum), scale = T(1) / sum;
   for (int c = threadIdx.x; c < cols; c += blockDim.x) y[c] = log ? x[c] - shift : exp_(x[c] - row_max) * scale;
