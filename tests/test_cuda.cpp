@@ -276,8 +276,9 @@ TEST_CASE("cuda: to() is differentiable both ways") {
   REQUIRE(w.grad().defined());
   CHECK(w.grad().device() == kGpu);
   test::check_close(host_values(w.grad()), test::values(w.detach().cpu() * 2), 1e-15, 1e-15, "d(w*w)/dw");
-  // dtype and device in one call: the gradient comes back in the source's dtype.
-  Tensor z = test::uniform({4}, -1, 1).requires_grad_(true);
+  // dtype and device in one call: the gradient comes back in the source's dtype (float32: it
+  // must differ from the float64 target, and test::uniform makes float64 unless told).
+  Tensor z = test::uniform({4}, -1, 1, kFloat32).requires_grad_(true);
   (z.to(TensorOptions(kFloat64).device(kGpu)) * 2).cpu().sum().backward();
   CHECK(z.grad().dtype() == kFloat32);
   CHECK(test::values(z.grad()) == std::vector<double>(4, 2.0));
