@@ -23,10 +23,15 @@ Usage: python3 scripts/torch_spam_transformer_step.py [--device cuda|cpu] [--ste
 (torch is needed only to run this script; ember does not depend on it.)
 """
 import argparse
+import os
 import time
 
-import torch
-from torch import nn
+# Plain FP32 GEMMs, as ember's (cuBLAS with CUBLAS_DEFAULT_MATH, no TF32): NGC's PyTorch
+# containers set this variable, which makes cuBLAS use TF32 whatever the flags below say.
+os.environ.pop("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", None)
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 BUCKETS, DIM, MAX_TOKENS, HEADS, FF, LAYERS, DROPOUT = 1 << 18, 32, 64, 2, 64, 1, 0.1
 BATCH, IDS_PER_WORD = 32, 15
@@ -81,6 +86,8 @@ def main():
     args = ap.parse_args()
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
+    torch.backends.cuda.matmul.allow_tf32 = False  # the default, pinned: same precision as ember
+    torch.set_float32_matmul_precision("highest")
     torch.manual_seed(0)
     model = TransformerNet().to(device).train()
     ids, offsets, padding, targets, n_ids = make_batch(device, torch.Generator().manual_seed(0))
