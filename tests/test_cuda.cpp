@@ -198,6 +198,23 @@ TEST_CASE("cuda: errors that need no GPU") {
   CHECK(cuda::memory_stats().reserved == 0);
 }
 
+TEST_CASE("cuda: to(options) changes only what the options give, as libtorch's optional fields") {
+  Tensor i = tensor({1, 2, 3});
+  CHECK(i.to(ember::device(Device(kCPU))).dtype() == kInt64);  // not the default float32
+  CHECK(i.to(ember::device(Device(kCPU))).is_same(i));
+  CHECK(i.to(ember::dtype(kFloat64)).dtype() == kFloat64);
+  CHECK(i.to(TensorOptions().requires_grad(true)).is_same(i));
+  CHECK(i.to(i.options()).is_same(i));
+  if (skip_without_gpu("to(options) across devices")) return;
+  Tensor g = i.to(ember::device(kGpu));
+  CHECK(g.dtype() == kInt64);
+  CHECK(g.device() == kGpu);
+  Tensor d = g.to(ember::dtype(kFloat64));  // stays on the GPU, not moved to the default device
+  CHECK(d.device() == kGpu);
+  CHECK(host_values(d) == std::vector<double>{1, 2, 3});
+  CHECK(g.to(TensorOptions(kFloat32).device(Device(kCPU))).device() == Device(kCPU));
+}
+
 TEST_CASE("cuda: the caching allocator reuses blocks by size class") {
   if (skip_without_gpu("the allocator checks")) return;
   cuda::empty_cache();
