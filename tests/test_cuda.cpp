@@ -217,6 +217,16 @@ TEST_CASE("cuda: to(options) changes only what the options give, as libtorch's o
   CHECK(i.to(ember::dtype(kFloat64)).dtype() == kFloat64);
   CHECK(i.to(TensorOptions().requires_grad(true)).is_same(i));
   CHECK(i.to(i.options()).is_same(i));
+  // Integer factories given only a device (or nothing) stay int64, as in PyTorch.
+  CHECK(arange(5, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(arange(0.5, 3, 1, ember::device(Device(kCPU))).dtype() == kFloat32);
+  CHECK(randint(0, 5, {3}, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(randperm(4, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(randperm(4, kFloat64).dtype() == kFloat64);
+  // *_like factories take what the options leave out from the tensor.
+  CHECK(zeros_like(i, ember::requires_grad(false)).dtype() == kInt64);
+  CHECK(ones_like(tensor({1.0, 2.0}), ember::device(Device(kCPU))).dtype() == kFloat64);
+  CHECK(full_like(i, 2, ember::dtype(kFloat32)).dtype() == kFloat32);
   if (skip_without_gpu("to(options) across devices")) return;
   Tensor g = i.to(ember::device(kGpu));
   CHECK(g.dtype() == kInt64);
@@ -225,6 +235,10 @@ TEST_CASE("cuda: to(options) changes only what the options give, as libtorch's o
   CHECK(d.device() == kGpu);
   CHECK(host_values(d) == std::vector<double>{1, 2, 3});
   CHECK(g.to(TensorOptions(kFloat32).device(Device(kCPU))).device() == Device(kCPU));
+  CHECK(arange(5, ember::device(kGpu)).dtype() == kInt64);
+  CHECK(randperm(4, ember::device(kGpu)).dtype() == kInt64);
+  CHECK(zeros_like(g, ember::dtype(kFloat64)).device() == kGpu);
+  CHECK(empty_like(g, ember::requires_grad(false)).device() == kGpu);
 }
 
 TEST_CASE("cuda: the caching allocator reuses blocks by size class") {
