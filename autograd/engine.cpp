@@ -101,7 +101,21 @@ Tensor validated(const Node& producer, size_t index, Tensor g, const OutputMeta&
     g = sum_to(g, expected.shape);  // the one place where broadcast gradients are reduced
   }
   if (g.dtype() != expected.dtype) g = g.to(expected.dtype);
+  if (g.device() != expected.device) {
+    // PyTorch's validate_outputs: a 0-d gradient moves; any other would reach the next node's
+    // kernels on the wrong device (a host pointer read on the GPU, or the reverse).
+    EMBER_CHECK(g.dim() == 0, producer.name(), "invalid gradient at index ", index, " - expected device ",
+                expected.device.str(), " but got ", g.device().str());
+    g = g.to(expected.device);
+  }
   return g;
+}
+
+// A hook's replacement gradient must stay on the device of the one it replaces: the node
+// (or the leaf's .grad()) runs on that device.
+void check_hook_result(const Tensor& replaced, Device expected, const char* node) {
+  EMBER_CHECK(replaced.device() == expected, node, "a hook changed the device of a gradient from ", expected.str(),
+              " to ", replaced.device().str());
 }
 
 void accumulate_into(Tensor& slot, Tensor&& g) {
@@ -179,7 +193,9 @@ std::vector<Tensor> execute(const std::vector<Edge>& roots, std::vector<Tensor> 
     for (auto& [k, hook] : node->pre_hooks) {
       if (!grads[k].defined()) continue;
       Tensor replaced = hook(grads[k]);
-      if (replaced.defined()) grads[k] = replaced;
+      if (!replaced.defined()) continue;
+      check_hook_result(replaced, grads[k].device(), node->name());
+      grads[k] = replaced;
     }
     if (targets) {
       for (size_t t = 0; t < targets->size(); ++t) {

@@ -84,7 +84,11 @@ GradList AccumulateGrad::apply(GradList&& grads) {
   AutogradMeta& m = meta_of(variable);
   for (auto& hook : m.leaf_hooks) {
     Tensor replaced = hook(g);
-    if (replaced.defined()) g = replaced;
+    if (!replaced.defined()) continue;
+    // .grad() must live with the leaf: optimizers and the next accumulation run there.
+    EMBER_CHECK(replaced.device() == variable.device(), name(), "a hook changed the device of a gradient from ",
+                variable.device().str(), " to ", replaced.device().str());
+    g = replaced;
   }
   if (!g.defined()) return {};
   if (!m.grad.defined()) {

@@ -38,7 +38,9 @@ void SGD::step() {
         auto& [rows, values] = *sparse;
         ParamState& st = state(p);
         ++st.step;
-        if (detail::fusable(p, {values.contiguous()})) {
+        // The buffer too: one left on another device or dtype (Module::to after a step) would
+        // be read through a raw pointer as p's dtype on the GPU.
+        if (detail::fusable(p, {values.contiguous(), st.momentum_buffer})) {
           const bool first = o.momentum != 0 && !st.momentum_buffer.defined();
           if (first) st.momentum_buffer = zeros_like(p);
           kernels::cuda::sgd_sparse_step(p, rows.contiguous(), values.contiguous(), st.momentum_buffer,

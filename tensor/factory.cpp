@@ -58,7 +58,8 @@ Tensor ones(const Shape& sizes, const TensorOptions& o) { return full(sizes, 1, 
 Tensor arange(const Scalar& end, std::optional<TensorOptions> o) { return arange(0, end, 1, o); }
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<TensorOptions> o) {
   bool floating = start.is_floating_point() || end.is_floating_point() || step.is_floating_point();
-  TensorOptions opts = o.value_or(TensorOptions(floating ? kFloat32 : kInt64));
+  TensorOptions opts = o.value_or(TensorOptions());
+  if (!opts.has_dtype()) opts = opts.dtype(floating ? kFloat32 : kInt64);  // arange(10, device(kCUDA)) is int64
   double s = start.to_double(), e = end.to_double(), st = step.to_double();
   EMBER_CHECK(st != 0, "arange", "step must be nonzero");
   EMBER_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "arange", "upper bound and larger bound inconsistent with step sign");
@@ -89,11 +90,23 @@ Tensor eye(int64_t n, std::optional<int64_t> m, const TensorOptions& o) {
   return finish(t, o);
 }
 
-Tensor empty_like(const Tensor& t, std::optional<TensorOptions> o) { return empty(t.sizes(), o.value_or(t.options())); }
-Tensor zeros_like(const Tensor& t, std::optional<TensorOptions> o) { return zeros(t.sizes(), o.value_or(t.options())); }
-Tensor ones_like(const Tensor& t, std::optional<TensorOptions> o) { return ones(t.sizes(), o.value_or(t.options())); }
+namespace {
+// The options of a *_like factory: t's dtype and device where o does not give them (as in
+// PyTorch: zeros_like(gpu_tensor, dtype(kFloat64)) stays on the GPU).
+TensorOptions like(const Tensor& t, const std::optional<TensorOptions>& o) {
+  if (!o) return t.options();
+  TensorOptions r = *o;
+  if (!r.has_dtype()) r = r.dtype(t.dtype());
+  if (!r.has_device()) r = r.device(t.device());
+  return r;
+}
+}  // namespace
+
+Tensor empty_like(const Tensor& t, std::optional<TensorOptions> o) { return empty(t.sizes(), like(t, o)); }
+Tensor zeros_like(const Tensor& t, std::optional<TensorOptions> o) { return zeros(t.sizes(), like(t, o)); }
+Tensor ones_like(const Tensor& t, std::optional<TensorOptions> o) { return ones(t.sizes(), like(t, o)); }
 Tensor full_like(const Tensor& t, const Scalar& v, std::optional<TensorOptions> o) {
-  return full(t.sizes(), v, o.value_or(t.options()));
+  return full(t.sizes(), v, like(t, o));
 }
 Tensor rand_like(const Tensor& t) { return rand(t.sizes(), t.options()); }
 Tensor randn_like(const Tensor& t) { return randn(t.sizes(), t.options()); }

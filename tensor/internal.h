@@ -29,6 +29,11 @@ Tensor cast(const Tensor& t, ScalarType dtype);
 inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   if (__builtin_expect(a.device() != b.device(), 0)) throw_device_mismatch(a, b, op);
 }
+/// PyTorch's "CPU scalar" rule: a 0-d CPU tensor may be an operand of an op whose other
+/// operands live on a GPU. Such a t is moved to like's device (a few bytes, recorded by
+/// autograd so that its gradient comes back to the CPU); any other t is returned as it is,
+/// for check_same_device to judge.
+Tensor on_device_of(const Tensor& t, const Tensor& like);
 /// Throws unless t is defined.
 void check_defined(const Tensor& t, const char* op);
 

@@ -88,7 +88,12 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, double alpha = 1
   const char* name = binary_name(op);
   internal::check_defined(a, name);
   internal::check_defined(b, name);
-  internal::check_same_device(a, b, name);
+  if (__builtin_expect(a.device() != b.device(), 0)) {
+    // A 0-d CPU operand joins an op on the GPU, as in PyTorch; any other mix is an error.
+    const Tensor a2 = internal::on_device_of(a, b), b2 = internal::on_device_of(b, a);
+    internal::check_same_device(a2, b2, name);
+    return binary_op(op, a2, b2, alpha);
+  }
   ScalarType compute = result_type(a, b);
   if (op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr) compute = promote_types(a.dtype(), b.dtype());
   if (op == BinaryOp::Div && !is_floating_point(compute)) compute = kFloat32;  // true division
@@ -137,6 +142,8 @@ Tensor wrap(const Scalar& s, const Tensor& like) {
 // In-place: compute out of place, then write back into a (keeping a's storage and views).
 Tensor& inplace(Tensor& a, const Tensor& result, const char* op) {
   autograd::check_inplace(a, op);
+  // result may have moved to a GPU (a CUDA operand with a 0-d CPU a): never copy it across here.
+  internal::check_same_device(a, result, op);
   EMBER_CHECK(result.sizes() == a.sizes(), op, "output with shape ", shape_text(a.sizes()),
               " doesn't match the broadcast shape ", shape_text(result.sizes()));
   EMBER_CHECK(promote_types(result.dtype(), a.dtype()) == a.dtype() || result.dtype() == a.dtype(), op,
@@ -279,6 +286,19 @@ bool equal(const Tensor& a, const Tensor& b) {
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   EMBER_CHECK(condition.dtype() == kBool, "where", "where expected condition to be a boolean tensor, but got a tensor with dtype ",
               dtype_name(condition.dtype()));
+  if (condition.device() != a.device() || a.device() != b.device()) {
+    // 0-d CPU operands join the device of the first operand that is not one (PyTorch's rule).
+    const Tensor* lead = &condition;
+    for (const Tensor* t : {&condition, &a, &b}) {
+      lead = t;
+      if (!t->device().is_cpu() || t->dim() != 0) break;
+    }
+    const Tensor c2 = internal::on_device_of(condition, *lead), a2 = internal::on_device_of(a, *lead),
+                 b2 = internal::on_device_of(b, *lead);
+    internal::check_same_device(a2, b2, "where");
+    internal::check_same_device(c2, a2, "where");
+    return where(c2, a2, b2);
+  }
   internal::check_same_device(a, b, "where");
   internal::check_same_device(condition, a, "where");
   ScalarType type = result_type(a, b);
@@ -310,6 +330,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value) {
 // ---- in place ------------------------------------------------------------------------------------
 
 Tensor& add_(Tensor& a, const Tensor& b, const Scalar& alpha) {
+  // A 0-d CPU b may update a GPU tensor (PyTorch's CPU scalar): moved to a's device first.
+  if (a.device() != b.device() && b.device().is_cpu() && b.dim() == 0) return add_(a, internal::on_device_of(b, a), alpha);
   if (!autograd::needs_grad(a, b) && a.dtype() == result_type(a, b) && b.dtype() == a.dtype() && a.is_contiguous()) {
     // Fast path: write straight into a (no temporary).
     internal::check_same_device(a, b, "add_");
@@ -324,6 +346,7 @@ Tensor& sub_(Tensor& a, const Tensor& b, const Scalar& alpha) {
   return add_(a, b, Scalar(-alpha.to_double()));
 }
 Tensor& mul_(Tensor& a, const Tensor& b) {
+  if (a.device() != b.device() && b.device().is_cpu() && b.dim() == 0) return mul_(a, internal::on_device_of(b, a));
   if (!autograd::needs_grad(a, b) && b.dtype() == a.dtype() && a.is_contiguous()) {
     internal::check_same_device(a, b, "mul_");
     autograd::check_inplace(a, "mul_");

@@ -49,7 +49,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, const TensorOption
   double span = static_cast<double>(high - low);
   for (int64_t i = 0; i < out.numel(); ++i)
     po[i] = std::min(high - 1, low + static_cast<int64_t>(std::floor(pu[i] * span)));
-  return internal::cast(out, o.dtype()).to(o.device());  // drawn on the host; to() is free there
+  // Drawn on the host; to() is free there. Options with only a device keep int64, as PyTorch's.
+  return internal::cast(out, o.has_dtype() ? o.dtype() : kInt64).to(o.device());
 }
 
 Tensor randperm(int64_t n, const TensorOptions& o) {
@@ -63,7 +64,7 @@ Tensor randperm(int64_t n, const TensorOptions& o) {
     int64_t j = std::min(i, static_cast<int64_t>(pu[i] * static_cast<double>(i + 1)));
     std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(j)]);
   }
-  return internal::cast(tensor(perm), o.dtype()).to(o.device());
+  return internal::cast(tensor(perm), o.has_dtype() ? o.dtype() : kInt64).to(o.device());
 }
 
 }  // namespace ember

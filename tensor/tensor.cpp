@@ -173,7 +173,10 @@ Tensor Tensor::contiguous() const { return ember::contiguous(*this); }
 Tensor Tensor::clone() const { return ember::clone(*this); }
 Tensor Tensor::to(ScalarType d) const { return ember::to_dtype(*this, d); }
 Tensor Tensor::to(Device d) const { return ember::to_device(*this, d); }
-Tensor Tensor::to(const TensorOptions& o) const { return ember::to_device(ember::to_dtype(*this, o.dtype()), o.device()); }
+Tensor Tensor::to(const TensorOptions& o) const {
+  Tensor out = o.has_dtype() ? ember::to_dtype(*this, o.dtype()) : *this;  // what is not given stays
+  return o.has_device() ? ember::to_device(out, o.device()) : out;
+}
 Tensor Tensor::cpu() const { return to(Device(kCPU)); }
 Tensor Tensor::cuda() const { return to(Device(kCUDA)); }
 std::vector<Tensor> Tensor::split(int64_t s, int64_t d) const { return ember::split(*this, s, d); }

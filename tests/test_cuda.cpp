@@ -181,6 +181,13 @@ TEST_CASE("cuda: errors that need no GPU") {
   CHECK(test::error_of([&] { c.add_(g); }).find("[add_]") == 0);
   CHECK(test::error_of([&] { c.mul_(g); }).find("[mul_]") == 0);
   CHECK(test::error_of([&] { (void)matmul(ones({3, 3}), fake_cuda({3, 3})); }).find("[matmul]") == 0);
+  // Only a 0-d CPU tensor may join a GPU op (PyTorch's CPU scalar): not one with dims, and
+  // not a GPU 0-d tensor beside CPU ones; nor may a GPU result be written into a CPU tensor.
+  Tensor g0 = fake_cuda({}), c0 = scalar_tensor(1.0f);
+  CHECK(test::contains(test::error_of([&] { (void)(g0 + c); }), "[add] Expected all tensors to be on the same device"));
+  CHECK(test::contains(test::error_of([&] { (void)where(c > 0, g0, c); }), "[where] Expected all tensors"));
+  CHECK(test::contains(test::error_of([&] { c0.add_(g0); }), "[add_] Expected all tensors"));
+  CHECK(test::contains(test::error_of([&] { c0.mul_(g); }), "[mul_] Expected all tensors"));
   // A CPU kernel without a CUDA twin refuses a CUDA tensor instead of reading device memory.
   Tensor f = fake_cuda({2, 3});
   CHECK(test::error_of([&] { kernels::cpu::softmax(f, 1, false, f); }) ==
@@ -194,8 +201,44 @@ TEST_CASE("cuda: errors that need no GPU") {
   CHECK(test::contains(test::error_of([] { ones({2}, kGpu); }), "cuda:0"));
   CHECK(test::error_of([] { fake_cuda({}).item<float>(); }).find("[to]") == 0);
   CHECK(test::error_of([&] { g.cpu(); }).find("[to]") == 0);
+  // A 0-d CPU operand of a GPU op is moved to the GPU (which is missing here), not refused.
+  CHECK(test::error_of([&] { (void)(g * c0); }).find("[to]") == 0);
+  CHECK(test::error_of([&] { (void)(c0 - g); }).find("[to]") == 0);
+  CHECK(test::error_of([&] { (void)where(fake_cuda({3}, kBool), g, c0); }).find("[to]") == 0);
+  CHECK(test::error_of([&] { g.add_(c0); }).find("[to]") == 0);
   cuda::empty_cache();
   CHECK(cuda::memory_stats().reserved == 0);
+}
+
+TEST_CASE("cuda: to(options) changes only what the options give, as libtorch's optional fields") {
+  Tensor i = tensor({1, 2, 3});
+  CHECK(i.to(ember::device(Device(kCPU))).dtype() == kInt64);  // not the default float32
+  CHECK(i.to(ember::device(Device(kCPU))).is_same(i));
+  CHECK(i.to(ember::dtype(kFloat64)).dtype() == kFloat64);
+  CHECK(i.to(TensorOptions().requires_grad(true)).is_same(i));
+  CHECK(i.to(i.options()).is_same(i));
+  // Integer factories given only a device (or nothing) stay int64, as in PyTorch.
+  CHECK(arange(5, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(arange(0.5, 3, 1, ember::device(Device(kCPU))).dtype() == kFloat32);
+  CHECK(randint(0, 5, {3}, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(randperm(4, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(randperm(4, kFloat64).dtype() == kFloat64);
+  // *_like factories take what the options leave out from the tensor.
+  CHECK(zeros_like(i, ember::requires_grad(false)).dtype() == kInt64);
+  CHECK(ones_like(tensor({1.0, 2.0}), ember::device(Device(kCPU))).dtype() == kFloat64);
+  CHECK(full_like(i, 2, ember::dtype(kFloat32)).dtype() == kFloat32);
+  if (skip_without_gpu("to(options) across devices")) return;
+  Tensor g = i.to(ember::device(kGpu));
+  CHECK(g.dtype() == kInt64);
+  CHECK(g.device() == kGpu);
+  Tensor d = g.to(ember::dtype(kFloat64));  // stays on the GPU, not moved to the default device
+  CHECK(d.device() == kGpu);
+  CHECK(host_values(d) == std::vector<double>{1, 2, 3});
+  CHECK(g.to(TensorOptions(kFloat32).device(Device(kCPU))).device() == Device(kCPU));
+  CHECK(arange(5, ember::device(kGpu)).dtype() == kInt64);
+  CHECK(randperm(4, ember::device(kGpu)).dtype() == kInt64);
+  CHECK(zeros_like(g, ember::dtype(kFloat64)).device() == kGpu);
+  CHECK(empty_like(g, ember::requires_grad(false)).device() == kGpu);
 }
 
 TEST_CASE("cuda: the caching allocator reuses blocks by size class") {
@@ -416,6 +459,50 @@ TEST_CASE("cuda: where, masked_fill, fill_, copy_ and in-place ops match the CPU
   addcdiv_(ga, t1.to(kGpu), t2.to(kGpu), -2);
   addcdiv_(a, t1, t2, -2);
   check_same(ga, a, "addcdiv_");
+}
+
+TEST_CASE("cuda: a 0-d CPU tensor is an operand of GPU ops, as in PyTorch, and gets its gradient on the CPU") {
+  if (skip_without_gpu("the CPU scalar checks")) return;
+  Tensor x = test::uniform({3, 4}, -1, 1, kFloat32), gx = x.to(kGpu);
+  Tensor s = scalar_tensor(2.5), i = scalar_tensor(int64_t{3});  // float32 and int64, 0-d, on the CPU
+  check_same(gx * s, x * s, "x * cpu scalar");
+  check_same(s - gx, s - x, "cpu scalar - x");
+  check_same(gx + i, x + i, "x + int64 cpu scalar (x's float32: a 0-d tensor does not promote)");
+  check_same(gx > s, x > s, "x > cpu scalar");
+  check_same(maximum(gx, s), maximum(x, s), "maximum with a cpu scalar");
+  check_same(where(gx > 0, gx, s), where(x > 0, x, s), "where with a cpu scalar");
+  check_same(where(scalar_tensor(true, kBool), s, gx), where(scalar_tensor(true, kBool), s, x), "where cpu cond");
+  Tensor g0 = scalar_tensor(1.5).to(kGpu);
+  CHECK((g0 + s).device() == kGpu);  // both 0-d: the GPU one decides
+  CHECK((s * g0).device() == kGpu);
+  CHECK((s * g0).item<float>() == 3.75f);
+  Tensor gy = gx.clone(), y = x.clone();
+  gy.add_(s);
+  y.add_(s);
+  gy.mul_(i);
+  y.mul_(i);
+  gy.sub_(s, 2);
+  y.sub_(s, 2);
+  gy.div_(s);
+  y.div_(s);
+  check_same(gy, y, "in-place ops with cpu scalars");
+  // The other way is refused: a GPU result is never written into a CPU tensor.
+  Tensor c0 = scalar_tensor(1.0f);
+  CHECK(test::error_of([&] { c0.div_(g0); }) ==
+        "[div_] Expected all tensors to be on the same device, but found at least two devices, cpu and cuda:0!");
+  CHECK(test::contains(test::error_of([&] { c0.add_(g0); }), "[add_] Expected all tensors"));
+  CHECK(c0.item<float>() == 1.0f);
+  // Gradients: the GPU operand's on the GPU, the CPU scalar's back on the CPU.
+  Tensor w = scalar_tensor(0.5, kFloat64).requires_grad_(true);
+  Tensor gx64 = x.to(kFloat64).to(kGpu).requires_grad_(true);
+  (gx64 * w + w).sum().backward();
+  REQUIRE(w.grad().defined());
+  CHECK(w.grad().device() == Device(kCPU));
+  CHECK(w.grad().dim() == 0);
+  test::check_close(test::values(w.grad()), {x.to(kFloat64).sum().item<double>() + 12}, 1e-12, 1e-12, "d/dw");
+  REQUIRE(gx64.grad().defined());
+  CHECK(gx64.grad().device() == kGpu);
+  CHECK(host_values(gx64.grad()) == std::vector<double>(12, 0.5));
 }
 
 TEST_CASE("cuda: factories, item, printing and autograd on the GPU") {

@@ -385,3 +385,26 @@ TEST_CASE("cuda index: fused optimizer steps match the CPU's") {
     }
   }
 }
+
+TEST_CASE("cuda index: a sparse SGD step refuses a momentum buffer on another device or dtype") {
+  if (skip_without_gpu("the sparse SGD buffer checks")) return;
+  // The fused sparse step reads the buffer through a raw pointer as the parameter's dtype on
+  // the GPU, so a buffer left elsewhere (as Module::to after a step leaves it) must send the
+  // step to the op chain, which refuses it: an error, not an illegal address.
+  for (bool host : {true, false}) {
+    INFO(std::string(host ? "buffer on the host" : "buffer in float64"));
+    Tensor p = test::uniform({6, 3}, -1, 1, kFloat32).to(kGpu).requires_grad_(true);
+    optim::SGD sgd({p}, optim::SGDOptions{0.1, 0.9});
+    nn::accumulate_sparse_grad(p, tensor({1, 4}).to(kGpu), test::uniform({2, 3}, -1, 1, kFloat32).to(kGpu));
+    sgd.step();  // fused: the buffer is made on the GPU
+    Tensor& buf = sgd.state(p).momentum_buffer;
+    REQUIRE(buf.defined());
+    REQUIRE(buf.device() == kGpu);
+    buf = host ? buf.cpu() : buf.to(kFloat64);
+    sgd.zero_grad();
+    nn::accumulate_sparse_grad(p, tensor({0, 4}).to(kGpu), test::uniform({2, 3}, -1, 1, kFloat32).to(kGpu));
+    CHECK(!test::error_of([&] { sgd.step(); }).empty());
+    cuda::synchronize();  // no kernel read the buffer: the device is sound
+    CHECK(host_values(p.detach()).size() == 18);
+  }
+}

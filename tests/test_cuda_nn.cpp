@@ -19,6 +19,7 @@
 // table's own logic was run on the CPU with -DEMBER_NN_TABLE_ON_CPU (see cuda_nn_table.h).
 #include <limits>
 
+#include "autograd/function.h"
 #include "cuda_nn_table.h"
 
 using namespace ember;
@@ -338,6 +339,38 @@ TEST_CASE("cuda nn: a gradient on another device than its output is an error (no
   CHECK(test::contains(e, "but got cpu"));
   CHECK(test::contains(test::error_of([&] { (void)autograd::grad({x}, {x}, {ones({2, 3}, kFloat64)}); }),
                        "invalid gradient at index 0"));
+}
+
+namespace {
+// A node whose backward hands its input a host gradient whatever the input's device.
+struct HostGradBackward final : autograd::Node {
+  const char* name() const override { return "HostGradBackward"; }
+  autograd::GradList apply(autograd::GradList&& grads) override {
+    return {zeros(grads[0].sizes(), grads[0].dtype())};
+  }
+};
+}  // namespace
+
+TEST_CASE("cuda nn: a gradient or hook result on the wrong device is an error, not a kernel fed a host pointer") {
+  // Between nodes: a node's gradient for a GPU input must be on the GPU (PyTorch's
+  // validate_outputs); otherwise the input's own backward kernels would get a host pointer.
+  Tensor x = test::fake_cuda({2, 3}, kFloat64).requires_grad_(true), out = test::fake_cuda({2, 3}, kFloat64);
+  autograd::set_history(out, autograd::make_node<HostGradBackward>(x));
+  CHECK(test::error_of([&] { out.backward(test::fake_cuda({2, 3}, kFloat64)); }) ==
+        "[HostGradBackward] invalid gradient at index 0 - expected device cuda:0 but got cpu");
+  CHECK(!x.grad().defined());
+  // A hook's replacement: on a non-leaf (it would reach the view's backward) and on a leaf
+  // (it would become .grad() beside a GPU parameter). Views run no kernel on the fake tensor.
+  Tensor y = test::fake_cuda({2, 3}, kFloat64).requires_grad_(true);
+  Tensor r = y.reshape({3, 2});
+  r.register_hook([](const Tensor& g) { return zeros(g.sizes(), g.dtype()); });
+  CHECK(test::error_of([&] { r.backward(test::fake_cuda({3, 2}, kFloat64)); }) ==
+        "[ViewBackward] a hook changed the device of a gradient from cuda:0 to cpu");
+  Tensor z = test::fake_cuda({2, 3}, kFloat64).requires_grad_(true);
+  z.register_hook([](const Tensor& g) { return zeros(g.sizes(), g.dtype()); });
+  CHECK(test::error_of([&] { z.reshape({6}).backward(test::fake_cuda({6}, kFloat64)); }) ==
+        "[AccumulateGrad] a hook changed the device of a gradient from cuda:0 to cpu");
+  CHECK(!z.grad().defined());
 }
 
 TEST_CASE("cuda nn: gradcheck and gradgradcheck of a computation run on the GPU") {
