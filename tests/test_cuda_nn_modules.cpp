@@ -123,6 +123,12 @@ std::vector<Row> module_rows() {
                   [] { return std::make_shared<nn::Conv1d>(3, 4, 3, 2, 1); }});
   rows.push_back({"Conv1d dilation 2 without bias", kLayer, {S{{2, 3, 7}}}, -1, 1, forward,
                   [] { return std::make_shared<nn::Conv1d>(3, 2, 2, 1, 0, 2, false); }});
+  // The pooling modules (no parameters): the functional forms with the module's options.
+  rows.push_back({"MaxPool1d, AdaptiveMaxPool1d, AdaptiveAvgPool1d", kLayer, {S{{2, 3, 11}}, S{{3, 8}}}, -1, 1,
+                  [](const std::vector<Tensor>& in, const Ctx&) {
+                    return Outs{nn::MaxPool1d(3, 2, 1)(in[0]), nn::MaxPool1d(2)(in[0]),
+                                nn::AdaptiveMaxPool1d(3)(in[0]), nn::AdaptiveAvgPool1d(4)(in[0])};
+                  }});
   rows.push_back({"LayerNorm", kLayer, {S{{3, 5}}, S{{2, 0, 5}}, S{{5}}}, -2, 2, forward,
                   [] { return std::make_shared<nn::LayerNorm>(Shape{5}); }});
   rows.push_back({"LayerNorm over two dims", kLayer, {S{{3, 2, 5}}}, -2, 2, forward,
@@ -453,6 +459,18 @@ TEST_CASE("cuda nn: optimizer and scheduler state loaded into a GPU model, and a
         for (size_t i = 0; i < pc.size(); ++i)
           check_result(pg[i].second.detach(), pc[i].second.detach().cpu(), tol, what + " " + how + ": " + pc[i].first);
       };
+
+      // Data utilities over GPU tensors: batches stay on the device, labels are read back.
+      {
+        data::TensorDataset dg({X.to(kDev), y.to(kDev)}), dc({X, y});
+        data::Subset sub_g(data::borrow(dg), {5, 0, 23}), sub_c(data::borrow(dc), {5, 0, 23});
+        const data::Batch bg = sub_g.get_batch({2, 0, 1, 2}), bc = sub_c.get_batch({2, 0, 1, 2});
+        REQUIRE(bg.size() == 2);
+        check_result(bg[0], bc[0], 0, what + ": Subset batch of features");
+        check_result(bg[1], bc[1], 0, what + ": Subset batch of labels");
+        check_result(sub_g.get(1)[0], sub_c.get(1)[0], 0, what + ": Subset example");
+        CHECK(data::stratified_split(y.to(kDev), 0.25, 9) == data::stratified_split(y, 0.25, 9));
+      }
 
       // A host optimizer's state (and its scheduler's) loaded beside a GPU model moves to the
       // parameters' device; then one more epoch (3 steps) on each device agrees.
