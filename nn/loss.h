@@ -46,7 +46,11 @@ class NLLLoss : public Module {
 class BCEWithLogitsLoss : public Module {
  public:
   explicit BCEWithLogitsLoss(Tensor weight = {}, std::string reduction = "mean", Tensor pos_weight = {})
-      : weight(std::move(weight)), reduction(std::move(reduction)), pos_weight(std::move(pos_weight)) {}
+      : weight(std::move(weight)), reduction(std::move(reduction)), pos_weight(std::move(pos_weight)) {
+    // Buffers, as in PyTorch, so that Module::to moves them with the module.
+    if (this->weight.defined()) register_buffer("weight", this->weight);
+    if (this->pos_weight.defined()) register_buffer("pos_weight", this->pos_weight);
+  }
   Tensor forward(const Tensor& logits, const Tensor& targets) {
     return functional::binary_cross_entropy_with_logits(logits, targets, weight, pos_weight, reduction);
   }
@@ -60,7 +64,9 @@ class BCEWithLogitsLoss : public Module {
 class BCELoss : public Module {
  public:
   explicit BCELoss(Tensor weight = {}, std::string reduction = "mean")
-      : weight(std::move(weight)), reduction(std::move(reduction)) {}
+      : weight(std::move(weight)), reduction(std::move(reduction)) {
+    if (this->weight.defined()) register_buffer("weight", this->weight);
+  }
   Tensor forward(const Tensor& probs, const Tensor& targets) {
     return functional::binary_cross_entropy(probs, targets, weight, reduction);
   }

@@ -84,6 +84,34 @@ TEST_CASE("nn loss: binary and regression losses match PyTorch") {
   CHECK_THROWS_AS(F::mse_loss(a, tensor({1.0, 2.0})), Error);
 }
 
+TEST_CASE("nn loss: class and element weights are buffers, so Module::to converts and moves them") {
+  // As PyTorch's register_buffer: loss.to(kCUDA) must take the weights along, or a GPU forward
+  // meets host weights ("Expected all tensors to be on the same device").
+  Tensor bw = tensor({1.0, 2.0, 0.5, 1.0}), pw = tensor({2.0});
+  nn::BCEWithLogitsLoss bce_logits(bw.clone(), "mean", pw.clone());
+  nn::BCELoss bce(bw.clone());
+  nn::CrossEntropyLoss ce(class_weight());
+  nn::NLLLoss nll(class_weight());
+  auto names = [](const nn::Module& m) {
+    std::vector<std::string> out;
+    for (const auto& [n, b] : m.named_buffers()) out.push_back(n);
+    return out;
+  };
+  CHECK(names(bce_logits) == std::vector<std::string>{"weight", "pos_weight"});
+  CHECK(names(bce) == std::vector<std::string>{"weight"});
+  CHECK(names(ce) == std::vector<std::string>{"weight"});
+  CHECK(names(nll) == std::vector<std::string>{"weight"});
+  CHECK(names(nn::BCEWithLogitsLoss()).empty());
+  CHECK(names(nn::BCELoss()).empty());
+  bce_logits.to(kFloat32);
+  bce.to(kFloat32);
+  CHECK(bce_logits.weight.dtype() == kFloat32);
+  CHECK(bce_logits.pos_weight.dtype() == kFloat32);
+  CHECK(bce.weight.dtype() == kFloat32);
+  Tensor x = tensor({-2.0, 0.5, 3.0, 0.0}), y = tensor({0.0, 1.0, 1.0, 0.5});
+  CHECK(val(bce_logits(x, y)) == doctest::Approx(val(F::binary_cross_entropy_with_logits(x, y, bw, pw))).epsilon(1e-6));
+}
+
 TEST_CASE("nn loss: finite at logits of +-1e4") {
   Tensor big = tensor({{1e4, -1e4, 0.0}, {-1e4, 1e4, 0.0}}).requires_grad_(true);
   Tensor l = F::cross_entropy(big, tensor({1, 1}).to(kInt64));
