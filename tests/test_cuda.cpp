@@ -239,6 +239,22 @@ TEST_CASE("cuda: to(options) changes only what the options give, as libtorch's o
   CHECK(randperm(4, ember::device(kGpu)).dtype() == kInt64);
   CHECK(zeros_like(g, ember::dtype(kFloat64)).device() == kGpu);
   CHECK(empty_like(g, ember::requires_grad(false)).device() == kGpu);
+  // tensor() and scalar_tensor() given only a device keep the values' dtype there: an index
+  // or a mask made on the GPU (they were float32, which index_select and where refuse).
+  Tensor idx = tensor({2, 0}, ember::device(kGpu));
+  CHECK(idx.dtype() == kInt64);
+  CHECK(idx.device() == kGpu);
+  Tensor rows = test::uniform({3, 4}, -1, 1, kFloat32);
+  check_same(index_select(rows.to(kGpu), 0, idx), index_select(rows, 0, tensor({2, 0})), "index made on the GPU");
+  Tensor mask = tensor(std::vector<bool>{true, false, true, true}, ember::device(kGpu));
+  CHECK(mask.dtype() == kBool);
+  check_same(rows.to(kGpu).masked_fill(mask, 0), rows.masked_fill(tensor(std::vector<bool>{true, false, true, true}), 0),
+             "mask made on the GPU");
+  CHECK(tensor({{1.5, 2.5}}, ember::device(kGpu)).dtype() == kFloat64);
+  Tensor one = scalar_tensor(int64_t{1}, ember::device(kGpu));
+  CHECK(one.dtype() == kInt64);
+  CHECK(one.device() == kGpu);
+  check_same(index_select(rows.to(kGpu), 0, one), index_select(rows, 0, tensor({1})), "0-d index made on the GPU");
 }
 
 TEST_CASE("cuda: the caching allocator reuses blocks by size class") {

@@ -25,6 +25,17 @@ TEST_CASE("tensor: factories") {
   CHECK(tensor(std::vector<float>{1, 2}).dtype() == kFloat32);
   CHECK(tensor({1, 2, 3}).dtype() == kInt64);
   CHECK(tensor(std::vector<bool>{true, false}).dtype() == kBool);
+  // Options without a dtype keep the values' own (an index or a mask made with only a device
+  // stays int64 / bool on that device, as in PyTorch); a dtype in the options converts.
+  CHECK(tensor({1, 2}, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(tensor(std::vector<bool>{true}, ember::device(Device(kCPU))).dtype() == kBool);
+  CHECK(tensor({{1., 2.}}, ember::requires_grad(true)).dtype() == kFloat64);
+  CHECK(tensor({1.5f}, ember::requires_grad(true)).requires_grad());
+  CHECK(tensor({1, 2}, kFloat64).dtype() == kFloat64);
+  CHECK(scalar_tensor(int64_t{2}, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(scalar_tensor(true, ember::device(Device(kCPU))).dtype() == kBool);
+  CHECK(scalar_tensor(2.5, ember::requires_grad(true)).dtype() == kFloat32);
+  CHECK(scalar_tensor(int64_t{2}, kFloat64).dtype() == kFloat64);
   Tensor like = zeros_like(ones({3}, kFloat64));
   CHECK(like.dtype() == kFloat64);
   CHECK(full_like(like, 7)[0].item<double>() == 7);
