@@ -90,6 +90,12 @@ Tensor& Tensor::mutable_grad() { return autograd::meta_of(*this).grad; }
 void Tensor::set_grad(const Tensor& g) {
   EMBER_CHECK(!g.defined() || g.sizes() == sizes(), "set_grad", "assigned grad has data of a different size: ",
               shape_text(g.sizes()), " vs ", shape_text(sizes()));
+  // As PyTorch: .grad() lives with the tensor. A host gradient beside a GPU parameter would
+  // reach the next accumulation and the optimizer step on the wrong device.
+  EMBER_CHECK(!g.defined() || g.dtype() == dtype(), "set_grad", "assigned grad has data of a different type (",
+              dtype_name(g.dtype()), " vs ", dtype_name(dtype()), ")");
+  EMBER_CHECK(!g.defined() || g.device() == device(), "set_grad",
+              "assigned grad has data located on a different device (", g.device().str(), " vs ", device().str(), ")");
   autograd::meta_of(*this).grad = g;
 }
 

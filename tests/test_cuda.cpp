@@ -196,6 +196,18 @@ TEST_CASE("cuda: errors that need no GPU") {
         "[sum] not implemented for CUDA tensors");
   CHECK(test::error_of([&] { kernels::cpu::matmul(f, f, f); }) == "[matmul] not implemented for CUDA tensors");
   CHECK(test::error_of([&] { kernels::cpu::random(f, true, 0, 0); }) == "[randn] not implemented for CUDA tensors");
+  // .grad() lives with its tensor (as PyTorch): a host gradient for a GPU parameter would reach
+  // the next accumulation and the optimizer on the wrong device; another dtype is refused too.
+  Tensor p = fake_cuda({3}).requires_grad_(true);
+  CHECK(test::error_of([&] { p.set_grad(zeros({3})); }) ==
+        "[set_grad] assigned grad has data located on a different device (cpu vs cuda:0)");
+  CHECK(test::error_of([&] { p.set_grad(fake_cuda({3}, kFloat64)); }) ==
+        "[set_grad] assigned grad has data of a different type (float64 vs float32)");
+  CHECK(!p.grad().defined());
+  p.set_grad(fake_cuda({3}));
+  CHECK(p.grad().device() == kGpu);
+  p.set_grad(Tensor());
+  CHECK(!p.grad().defined());
   if (cuda::is_available()) return;
   // Without a GPU: a clear error instead of a crash when a CUDA tensor is made or read.
   CHECK(test::contains(test::error_of([] { ones({2}, kGpu); }), "cuda:0"));
