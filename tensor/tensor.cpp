@@ -232,13 +232,23 @@ Tensor Tensor::logical_not() const { return ember::logical_not(*this); }
 Tensor Tensor::masked_fill(const Tensor& m, const Scalar& v) const { return ember::masked_fill(*this, m, v); }
 
 Tensor& Tensor::add_(const Tensor& o, const Scalar& a) { return ember::add_(*this, o, a); }
-Tensor& Tensor::add_(const Scalar& o) { return ember::add_(*this, scalar_tensor(o, options())); }
+namespace {
+// The scalar operand of an in-place op, on self's device. In self's dtype when the result keeps
+// it (x.mul_(0.5) on float32); else in the scalar's own kind, so that the op refuses to write a
+// float result into an integer tensor, as PyTorch does (int64.mul_(0.5) multiplied by 0).
+Tensor inplace_scalar(const Tensor& self, const Scalar& o) {
+  const ScalarType type = result_type(self, o);
+  return scalar_tensor(o, type == self.dtype() ? self.options() : TensorOptions(type).device(self.device()));
+}
+}  // namespace
+
+Tensor& Tensor::add_(const Scalar& o) { return ember::add_(*this, inplace_scalar(*this, o)); }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& a) { return ember::sub_(*this, o, a); }
-Tensor& Tensor::sub_(const Scalar& o) { return ember::sub_(*this, scalar_tensor(o, options())); }
+Tensor& Tensor::sub_(const Scalar& o) { return ember::sub_(*this, inplace_scalar(*this, o)); }
 Tensor& Tensor::mul_(const Tensor& o) { return ember::mul_(*this, o); }
-Tensor& Tensor::mul_(const Scalar& o) { return ember::mul_(*this, scalar_tensor(o, options())); }
+Tensor& Tensor::mul_(const Scalar& o) { return ember::mul_(*this, inplace_scalar(*this, o)); }
 Tensor& Tensor::div_(const Tensor& o) { return ember::div_(*this, o); }
-Tensor& Tensor::div_(const Scalar& o) { return ember::div_(*this, scalar_tensor(o, options())); }
+Tensor& Tensor::div_(const Scalar& o) { return ember::div_(*this, inplace_scalar(*this, o)); }
 Tensor& Tensor::zero_() { return ember::zero_(*this); }
 Tensor& Tensor::fill_(const Scalar& v) { return ember::fill_(*this, v); }
 Tensor& Tensor::copy_(const Tensor& s) { return ember::copy_(*this, s); }

@@ -180,6 +180,22 @@ TEST_CASE("tensor: in-place ops bump the version counter") {
   CHECK(error_of([&] { ti.add_(ones({2})); }).find("result type float32 can't be cast to the desired output type int64") !=
         std::string::npos);
   CHECK(error_of([&] { t.add_(ones({2})); }).find("[add") == 0);
+  // A float scalar cannot be written into an integer tensor (as PyTorch): mul_(0.5) used to
+  // multiply by the scalar cast to int64, 0, and add_(0.5) to add nothing.
+  Tensor counts = tensor({4, 6});
+  for (auto op : std::vector<std::function<void()>>{[&] { counts.mul_(0.5); }, [&] { counts.add_(0.5); },
+                                                    [&] { counts.sub_(1.5); }, [&] { counts.div_(2); }})
+    CHECK(error_of(op).find("result type float32 can't be cast to the desired output type int64") != std::string::npos);
+  CHECK(values(counts) == std::vector<double>{4, 6});
+  counts.mul_(2);
+  counts.add_(true);
+  CHECK(values(counts) == std::vector<double>{9, 13});
+  Tensor mask = tensor(std::vector<bool>{true, false});
+  CHECK(error_of([&] { mask.add_(1); }).find("result type int64 can't be cast to the desired output type bool") !=
+        std::string::npos);
+  Tensor half = ones({2}, kFloat32);
+  half.mul_(0.5);  // a double scalar keeps a float32 tensor float32
+  CHECK(values(half) == std::vector<double>{0.5, 0.5});
 }
 
 TEST_CASE("tensor: transposed copies (tiled path) match the element order") {
