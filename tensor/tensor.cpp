@@ -254,7 +254,10 @@ Tensor& Tensor::fill_(const Scalar& v) { return ember::fill_(*this, v); }
 Tensor& Tensor::copy_(const Tensor& s) { return ember::copy_(*this, s); }
 Tensor& Tensor::masked_fill_(const Tensor& m, const Scalar& v) { return ember::copy_(*this, ember::masked_fill(*this, m, v)); }
 Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
-  return ember::copy_(*this, ember::clamp(*this, lo, hi));
+  // clamp saves its input for backward: under autograd it gets a copy, since copy_ is about
+  // to overwrite this tensor (backward would fail the saved tensor's version check).
+  const Tensor in = autograd::needs_grad(*this) ? ember::clone(*this) : *this;
+  return ember::copy_(*this, ember::clamp(in, lo, hi));
 }
 
 Tensor Tensor::sum() const { return ember::sum(*this); }

@@ -133,6 +133,15 @@ TEST_CASE("autograd: in-place ops are recorded") {
   Tensor w = v * 1;
   Tensor part = w.slice(0, 0, 2);
   CHECK(error_of([&] { part.mul_(2); }).find("in-place operation on a view") != std::string::npos);
+  // clamp_ and masked_fill_ on a recorded tensor: clamp's saved input is not the tensor that
+  // the write overwrites (that failed the version check in backward).
+  Tensor c = leaf({4});
+  Tensor z = c * 3;
+  z.clamp_(-1, 1);
+  z.masked_fill_(tensor(std::vector<bool>{true, false, false, false}), 0.0);
+  z.sum().backward();
+  std::vector<double> cv = values(c), gc = values(c.grad());
+  for (size_t i = 0; i < 4; ++i) CHECK(gc[i] == (i > 0 && std::fabs(3 * cv[i]) < 1 ? 3 : 0));
 }
 
 TEST_CASE("autograd: a chain of 1,000,000 ops runs backward and is freed without recursion") {
