@@ -257,6 +257,9 @@ void make_roots(const std::vector<Tensor>& outputs, const std::vector<Tensor>& g
       // A gradient on another device would reach the output's kernels; PyTorch's message.
       EMBER_CHECK(g.device() == out.device(), op, "invalid gradient at index ", i, " - expected device ",
                   out.device().str(), " but got ", g.device().str());
+      // And cast to the output's dtype, as validate_outputs does: a node's fused kernels read
+      // the gradient as their own dtype (layer_norm's backward took float64 bytes as float32).
+      if (g.dtype() != out.dtype()) g = g.to(out.dtype());
     }
     roots.push_back(gradient_edge(out));
     grads.push_back(g);

@@ -66,6 +66,19 @@ TEST_CASE("autograd: errors for bad roots and gradients") {
   CHECK(error_of([&] { autograd::grad({x.sum()}, {unused}); }).find("appears to not have been used") !=
         std::string::npos);
   CHECK_FALSE(autograd::grad({x.sum()}, {unused}, {}, std::nullopt, false, /*allow_unused=*/true)[0].defined());
+  // A root gradient of another dtype is cast to the output's, as PyTorch's validate_outputs
+  // does: the fused layer_norm backward read a float64 gradient's bytes as float32.
+  Tensor a = test::uniform({3, 4}, -1, 1, kFloat32).requires_grad_(true);
+  Tensor w = test::uniform({3, 4}, -1, 1, kFloat64);
+  nn::functional::layer_norm(a, {4}).backward(w);
+  REQUIRE(a.grad().dtype() == kFloat32);
+  const std::vector<double> from_float64 = values(a.grad());
+  a.mutable_grad() = Tensor();
+  nn::functional::layer_norm(a, {4}).backward(w.to(kFloat32));
+  CHECK(values(a.grad()) == from_float64);
+  Tensor b = leaf({3});
+  CHECK(values(autograd::grad({b.to(kFloat32).softmax(0)}, {b}, {w[0].narrow(0, 0, 3)})[0]) ==
+        values(autograd::grad({b.to(kFloat32).softmax(0)}, {b}, {w[0].narrow(0, 0, 3).to(kFloat32)})[0]));
 }
 
 TEST_CASE("autograd: no_grad and enable_grad") {
