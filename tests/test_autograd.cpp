@@ -114,6 +114,21 @@ TEST_CASE("autograd: hooks and retain_grad") {
   CHECK(values(h.grad()) == std::vector<double>{3, 3, 3});
   CHECK(values(x.grad()) == std::vector<double>{61, 61, 61});
   CHECK(h.retains_grad());
+  // A hook may not change a gradient's dtype or shape (PyTorch's check): the node's fused
+  // kernels (layer_norm, softmax on a GPU) and optimizers read it as the node's dtype and size.
+  Tensor p = leaf({2, 3});
+  Tensor q = p.softmax(1);
+  q.register_hook([](const Tensor& g) { return g.narrow(0, 0, 1); });
+  CHECK(error_of([&] { q.sum().backward(); }) ==
+        "[SoftmaxBackward] a hook changed the shape of a gradient from [2, 3] to [1, 3]");
+  Tensor r = p.exp();
+  r.register_hook([](const Tensor& g) { return g.to(kFloat32); });
+  CHECK(error_of([&] { r.sum().backward(); }) ==
+        "[ExpBackward] a hook changed the dtype of a gradient from float64 to float32");
+  p.register_hook([](const Tensor& g) { return g.sum({0}); });
+  CHECK(error_of([&] { (p * 2).sum().backward(); }) ==
+        "[AccumulateGrad] a hook changed the shape of a gradient from [2, 3] to [3]");
+  CHECK(!p.grad().defined());
 }
 
 TEST_CASE("autograd: saved tensors modified in place fail with PyTorch's message") {
