@@ -628,6 +628,15 @@ TEST_CASE("cuda: every elementwise backward formula runs on the GPU and matches 
       same_grad(ag, ac, is_max ? "maximum ties: a" : "minimum ties: a");
       same_grad(bg, bc, is_max ? "maximum ties: b" : "minimum ties: b");
     }
+    // Scalar operands (wrapped numbers moved to the GPU by the op): pow(2, x), 2 / x, 1 - x.
+    {
+      Tensor base = test::uniform({7, 33}, 0.5, 2, dt), w = test::uniform({7, 33}, -1, 1, dt);
+      Tensor xc = base.clone().requires_grad_(true), xg = base.to(kGpu).requires_grad_(true);
+      auto f = [](const Tensor& x) { return pow(2.0, x) + 2.0 / x + (1 - x) * 3 + x.pow(-1.5) + x / 4; };
+      (f(xc) * w).sum().backward();
+      (f(xg) * w.to(kGpu)).sum().backward();
+      same_grad(xg, xc, std::string("scalar operands ") + dtype_name(dt));
+    }
     // where (a broadcast branch and condition) and masked_fill.
     {
       Tensor cond = test::uniform({7, 33}, -1, 1) > 0, row_mask = test::uniform({33}, -1, 1) > 0;
@@ -715,6 +724,10 @@ TEST_CASE("cuda: hooks, retain_grad, anomaly mode, equal and allclose on the GPU
     CHECK(!equal(g, g.reshape({4, 3})));
     CHECK(allclose(g, g + 1e-9));
     CHECK(!allclose(g, g + 0.1));
+    Tensor zeroed = g.clone();
+    zeroed.zero_();
+    CHECK(host_values(zeroed) == std::vector<double>(12, 0.0));
+    CHECK(test::contains(autograd::to_dot((g.requires_grad_(true) * 2).sum()), "MulBackward"));
     // An integer tensor refuses a float scalar in place on the GPU too.
     Tensor counts = tensor({4, 6}, ember::device(kGpu));
     CHECK(test::contains(test::error_of([&] { counts.mul_(0.5); }), "result type float32 can't be cast"));
