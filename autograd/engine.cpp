@@ -112,10 +112,16 @@ Tensor validated(const Node& producer, size_t index, Tensor g, const OutputMeta&
 }
 
 // A hook's replacement gradient must stay on the device of the one it replaces: the node
-// (or the leaf's .grad()) runs on that device.
-void check_hook_result(const Tensor& replaced, Device expected, const char* node) {
-  EMBER_CHECK(replaced.device() == expected, node, "a hook changed the device of a gradient from ", expected.str(),
-              " to ", replaced.device().str());
+// (or the leaf's .grad()) runs on that device. Its dtype and shape stay too (PyTorch's
+// check_single_result): fused backward kernels read the gradient as the node's dtype and size
+// (a smaller one was read past its end).
+void check_hook_result(const Tensor& replaced, const Tensor& original, const char* node) {
+  EMBER_CHECK(replaced.device() == original.device(), node, "a hook changed the device of a gradient from ",
+              original.device().str(), " to ", replaced.device().str());
+  EMBER_CHECK(replaced.dtype() == original.dtype(), node, "a hook changed the dtype of a gradient from ",
+              dtype_name(original.dtype()), " to ", dtype_name(replaced.dtype()));
+  EMBER_CHECK(replaced.sizes() == original.sizes(), node, "a hook changed the shape of a gradient from ",
+              shape_text(original.sizes()), " to ", shape_text(replaced.sizes()));
 }
 
 void accumulate_into(Tensor& slot, Tensor&& g) {
@@ -194,7 +200,7 @@ std::vector<Tensor> execute(const std::vector<Edge>& roots, std::vector<Tensor> 
       if (!grads[k].defined()) continue;
       Tensor replaced = hook(grads[k]);
       if (!replaced.defined()) continue;
-      check_hook_result(replaced, grads[k].device(), node->name());
+      check_hook_result(replaced, grads[k], node->name());
       grads[k] = replaced;
     }
     if (targets) {
@@ -257,6 +263,9 @@ void make_roots(const std::vector<Tensor>& outputs, const std::vector<Tensor>& g
       // A gradient on another device would reach the output's kernels; PyTorch's message.
       EMBER_CHECK(g.device() == out.device(), op, "invalid gradient at index ", i, " - expected device ",
                   out.device().str(), " but got ", g.device().str());
+      // And cast to the output's dtype, as validate_outputs does: a node's fused kernels read
+      // the gradient as their own dtype (layer_norm's backward took float64 bytes as float32).
+      if (g.dtype() != out.dtype()) g = g.to(out.dtype());
     }
     roots.push_back(gradient_edge(out));
     grads.push_back(g);

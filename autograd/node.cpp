@@ -85,9 +85,14 @@ GradList AccumulateGrad::apply(GradList&& grads) {
   for (auto& hook : m.leaf_hooks) {
     Tensor replaced = hook(g);
     if (!replaced.defined()) continue;
-    // .grad() must live with the leaf: optimizers and the next accumulation run there.
+    // .grad() must live with the leaf, in its dtype and shape: optimizers (fused kernels read
+    // numel() elements of it) and the next accumulation run there.
     EMBER_CHECK(replaced.device() == variable.device(), name(), "a hook changed the device of a gradient from ",
                 variable.device().str(), " to ", replaced.device().str());
+    EMBER_CHECK(replaced.dtype() == variable.dtype(), name(), "a hook changed the dtype of a gradient from ",
+                dtype_name(variable.dtype()), " to ", dtype_name(replaced.dtype()));
+    EMBER_CHECK(replaced.sizes() == variable.sizes(), name(), "a hook changed the shape of a gradient from ",
+                shape_text(variable.sizes()), " to ", shape_text(replaced.sizes()));
     g = replaced;
   }
   if (!g.defined()) return {};

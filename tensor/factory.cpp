@@ -23,7 +23,9 @@ Tensor from_values(const T* values, const Shape& sizes, std::optional<TensorOpti
   Tensor t = internal::new_tensor(sizes, own, Device(kCPU));
   std::copy(values, values + t.numel(), t.impl()->data_as<T>());
   if (!options) return t;
-  Tensor converted = internal::cast(t, options->dtype());
+  // Options without a dtype keep the values' own (as PyTorch's tensor([1, 2], device='cuda')
+  // is int64): an index or mask built with only a device must not turn float32.
+  Tensor converted = internal::cast(t, options->has_dtype() ? options->dtype() : own);
   if (options->device() != Device(kCPU)) converted = converted.to(options->device());
   return finish(converted, *options);
 }
@@ -111,7 +113,11 @@ Tensor full_like(const Tensor& t, const Scalar& v, std::optional<TensorOptions> 
 Tensor rand_like(const Tensor& t) { return rand(t.sizes(), t.options()); }
 Tensor randn_like(const Tensor& t) { return randn(t.sizes(), t.options()); }
 
-Tensor scalar_tensor(const Scalar& value, const TensorOptions& o) { return full(Shape{}, value, o); }
+Tensor scalar_tensor(const Scalar& value, const TensorOptions& o) {
+  // Without a dtype in o, the value's own kind (as without options): scalar_tensor(int64_t{2},
+  // device(kCUDA)) is an int64 index on the GPU, not float32.
+  return full(Shape{}, value, o.has_dtype() ? o : o.dtype(default_kind_dtype(value)));
+}
 Tensor scalar_tensor(const Scalar& value) { return scalar_tensor(value, TensorOptions(default_kind_dtype(value))); }
 
 Tensor tensor(const std::vector<float>& v, std::optional<TensorOptions> o) {

@@ -37,7 +37,8 @@ Tensor full_like(const Tensor& t, const Scalar& value, std::optional<TensorOptio
 Tensor rand_like(const Tensor& t);
 Tensor randn_like(const Tensor& t);
 
-/// A 0-d tensor holding one value (float32 for floating values, int64 for integers, bool).
+/// A 0-d tensor holding one value (float32 for floating values, int64 for integers, bool)
+/// unless options give a dtype.
 Tensor scalar_tensor(const Scalar& value, const TensorOptions& options);
 Tensor scalar_tensor(const Scalar& value);
 

@@ -90,6 +90,12 @@ Tensor& Tensor::mutable_grad() { return autograd::meta_of(*this).grad; }
 void Tensor::set_grad(const Tensor& g) {
   EMBER_CHECK(!g.defined() || g.sizes() == sizes(), "set_grad", "assigned grad has data of a different size: ",
               shape_text(g.sizes()), " vs ", shape_text(sizes()));
+  // As PyTorch: .grad() lives with the tensor. A host gradient beside a GPU parameter would
+  // reach the next accumulation and the optimizer step on the wrong device.
+  EMBER_CHECK(!g.defined() || g.dtype() == dtype(), "set_grad", "assigned grad has data of a different type (",
+              dtype_name(g.dtype()), " vs ", dtype_name(dtype()), ")");
+  EMBER_CHECK(!g.defined() || g.device() == device(), "set_grad",
+              "assigned grad has data located on a different device (", g.device().str(), " vs ", device().str(), ")");
   autograd::meta_of(*this).grad = g;
 }
 
@@ -226,19 +232,32 @@ Tensor Tensor::logical_not() const { return ember::logical_not(*this); }
 Tensor Tensor::masked_fill(const Tensor& m, const Scalar& v) const { return ember::masked_fill(*this, m, v); }
 
 Tensor& Tensor::add_(const Tensor& o, const Scalar& a) { return ember::add_(*this, o, a); }
-Tensor& Tensor::add_(const Scalar& o) { return ember::add_(*this, scalar_tensor(o, options())); }
+namespace {
+// The scalar operand of an in-place op, on self's device. In self's dtype when the result keeps
+// it (x.mul_(0.5) on float32); else in the scalar's own kind, so that the op refuses to write a
+// float result into an integer tensor, as PyTorch does (int64.mul_(0.5) multiplied by 0).
+Tensor inplace_scalar(const Tensor& self, const Scalar& o) {
+  const ScalarType type = result_type(self, o);
+  return scalar_tensor(o, type == self.dtype() ? self.options() : TensorOptions(type).device(self.device()));
+}
+}  // namespace
+
+Tensor& Tensor::add_(const Scalar& o) { return ember::add_(*this, inplace_scalar(*this, o)); }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& a) { return ember::sub_(*this, o, a); }
-Tensor& Tensor::sub_(const Scalar& o) { return ember::sub_(*this, scalar_tensor(o, options())); }
+Tensor& Tensor::sub_(const Scalar& o) { return ember::sub_(*this, inplace_scalar(*this, o)); }
 Tensor& Tensor::mul_(const Tensor& o) { return ember::mul_(*this, o); }
-Tensor& Tensor::mul_(const Scalar& o) { return ember::mul_(*this, scalar_tensor(o, options())); }
+Tensor& Tensor::mul_(const Scalar& o) { return ember::mul_(*this, inplace_scalar(*this, o)); }
 Tensor& Tensor::div_(const Tensor& o) { return ember::div_(*this, o); }
-Tensor& Tensor::div_(const Scalar& o) { return ember::div_(*this, scalar_tensor(o, options())); }
+Tensor& Tensor::div_(const Scalar& o) { return ember::div_(*this, inplace_scalar(*this, o)); }
 Tensor& Tensor::zero_() { return ember::zero_(*this); }
 Tensor& Tensor::fill_(const Scalar& v) { return ember::fill_(*this, v); }
 Tensor& Tensor::copy_(const Tensor& s) { return ember::copy_(*this, s); }
 Tensor& Tensor::masked_fill_(const Tensor& m, const Scalar& v) { return ember::copy_(*this, ember::masked_fill(*this, m, v)); }
 Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
-  return ember::copy_(*this, ember::clamp(*this, lo, hi));
+  // clamp saves its input for backward: under autograd it gets a copy, since copy_ is about
+  // to overwrite this tensor (backward would fail the saved tensor's version check).
+  const Tensor in = autograd::needs_grad(*this) ? ember::clone(*this) : *this;
+  return ember::copy_(*this, ember::clamp(in, lo, hi));
 }
 
 Tensor Tensor::sum() const { return ember::sum(*this); }

@@ -66,6 +66,19 @@ TEST_CASE("autograd: errors for bad roots and gradients") {
   CHECK(error_of([&] { autograd::grad({x.sum()}, {unused}); }).find("appears to not have been used") !=
         std::string::npos);
   CHECK_FALSE(autograd::grad({x.sum()}, {unused}, {}, std::nullopt, false, /*allow_unused=*/true)[0].defined());
+  // A root gradient of another dtype is cast to the output's, as PyTorch's validate_outputs
+  // does: the fused layer_norm backward read a float64 gradient's bytes as float32.
+  Tensor a = test::uniform({3, 4}, -1, 1, kFloat32).requires_grad_(true);
+  Tensor w = test::uniform({3, 4}, -1, 1, kFloat64);
+  nn::functional::layer_norm(a, {4}).backward(w);
+  REQUIRE(a.grad().dtype() == kFloat32);
+  const std::vector<double> from_float64 = values(a.grad());
+  a.mutable_grad() = Tensor();
+  nn::functional::layer_norm(a, {4}).backward(w.to(kFloat32));
+  CHECK(values(a.grad()) == from_float64);
+  Tensor b = leaf({3});
+  CHECK(values(autograd::grad({b.to(kFloat32).softmax(0)}, {b}, {w[0].narrow(0, 0, 3)})[0]) ==
+        values(autograd::grad({b.to(kFloat32).softmax(0)}, {b}, {w[0].narrow(0, 0, 3).to(kFloat32)})[0]));
 }
 
 TEST_CASE("autograd: no_grad and enable_grad") {
@@ -101,6 +114,21 @@ TEST_CASE("autograd: hooks and retain_grad") {
   CHECK(values(h.grad()) == std::vector<double>{3, 3, 3});
   CHECK(values(x.grad()) == std::vector<double>{61, 61, 61});
   CHECK(h.retains_grad());
+  // A hook may not change a gradient's dtype or shape (PyTorch's check): the node's fused
+  // kernels (layer_norm, softmax on a GPU) and optimizers read it as the node's dtype and size.
+  Tensor p = leaf({2, 3});
+  Tensor q = p.softmax(1);
+  q.register_hook([](const Tensor& g) { return g.narrow(0, 0, 1); });
+  CHECK(error_of([&] { q.sum().backward(); }) ==
+        "[SoftmaxBackward] a hook changed the shape of a gradient from [2, 3] to [1, 3]");
+  Tensor r = p.exp();
+  r.register_hook([](const Tensor& g) { return g.to(kFloat32); });
+  CHECK(error_of([&] { r.sum().backward(); }) ==
+        "[ExpBackward] a hook changed the dtype of a gradient from float64 to float32");
+  p.register_hook([](const Tensor& g) { return g.sum({0}); });
+  CHECK(error_of([&] { (p * 2).sum().backward(); }) ==
+        "[AccumulateGrad] a hook changed the shape of a gradient from [2, 3] to [3]");
+  CHECK(!p.grad().defined());
 }
 
 TEST_CASE("autograd: saved tensors modified in place fail with PyTorch's message") {
@@ -133,6 +161,15 @@ TEST_CASE("autograd: in-place ops are recorded") {
   Tensor w = v * 1;
   Tensor part = w.slice(0, 0, 2);
   CHECK(error_of([&] { part.mul_(2); }).find("in-place operation on a view") != std::string::npos);
+  // clamp_ and masked_fill_ on a recorded tensor: clamp's saved input is not the tensor that
+  // the write overwrites (that failed the version check in backward).
+  Tensor c = leaf({4});
+  Tensor z = c * 3;
+  z.clamp_(-1, 1);
+  z.masked_fill_(tensor(std::vector<bool>{true, false, false, false}), 0.0);
+  z.sum().backward();
+  std::vector<double> cv = values(c), gc = values(c.grad());
+  for (size_t i = 0; i < 4; ++i) CHECK(gc[i] == (i > 0 && std::fabs(3 * cv[i]) < 1 ? 3 : 0));
 }
 
 TEST_CASE("autograd: a chain of 1,000,000 ops runs backward and is freed without recursion") {

@@ -196,6 +196,18 @@ TEST_CASE("cuda: errors that need no GPU") {
         "[sum] not implemented for CUDA tensors");
   CHECK(test::error_of([&] { kernels::cpu::matmul(f, f, f); }) == "[matmul] not implemented for CUDA tensors");
   CHECK(test::error_of([&] { kernels::cpu::random(f, true, 0, 0); }) == "[randn] not implemented for CUDA tensors");
+  // .grad() lives with its tensor (as PyTorch): a host gradient for a GPU parameter would reach
+  // the next accumulation and the optimizer on the wrong device; another dtype is refused too.
+  Tensor p = fake_cuda({3}).requires_grad_(true);
+  CHECK(test::error_of([&] { p.set_grad(zeros({3})); }) ==
+        "[set_grad] assigned grad has data located on a different device (cpu vs cuda:0)");
+  CHECK(test::error_of([&] { p.set_grad(fake_cuda({3}, kFloat64)); }) ==
+        "[set_grad] assigned grad has data of a different type (float64 vs float32)");
+  CHECK(!p.grad().defined());
+  p.set_grad(fake_cuda({3}));
+  CHECK(p.grad().device() == kGpu);
+  p.set_grad(Tensor());
+  CHECK(!p.grad().defined());
   if (cuda::is_available()) return;
   // Without a GPU: a clear error instead of a crash when a CUDA tensor is made or read.
   CHECK(test::contains(test::error_of([] { ones({2}, kGpu); }), "cuda:0"));
@@ -239,6 +251,22 @@ TEST_CASE("cuda: to(options) changes only what the options give, as libtorch's o
   CHECK(randperm(4, ember::device(kGpu)).dtype() == kInt64);
   CHECK(zeros_like(g, ember::dtype(kFloat64)).device() == kGpu);
   CHECK(empty_like(g, ember::requires_grad(false)).device() == kGpu);
+  // tensor() and scalar_tensor() given only a device keep the values' dtype there: an index
+  // or a mask made on the GPU (they were float32, which index_select and where refuse).
+  Tensor idx = tensor({2, 0}, ember::device(kGpu));
+  CHECK(idx.dtype() == kInt64);
+  CHECK(idx.device() == kGpu);
+  Tensor rows = test::uniform({3, 4}, -1, 1, kFloat32);
+  check_same(index_select(rows.to(kGpu), 0, idx), index_select(rows, 0, tensor({2, 0})), "index made on the GPU");
+  Tensor mask = tensor(std::vector<bool>{true, false, true, true}, ember::device(kGpu));
+  CHECK(mask.dtype() == kBool);
+  check_same(rows.to(kGpu).masked_fill(mask, 0), rows.masked_fill(tensor(std::vector<bool>{true, false, true, true}), 0),
+             "mask made on the GPU");
+  CHECK(tensor({{1.5, 2.5}}, ember::device(kGpu)).dtype() == kFloat64);
+  Tensor one = scalar_tensor(int64_t{1}, ember::device(kGpu));
+  CHECK(one.dtype() == kInt64);
+  CHECK(one.device() == kGpu);
+  check_same(index_select(rows.to(kGpu), 0, one), index_select(rows, 0, tensor({1})), "0-d index made on the GPU");
 }
 
 TEST_CASE("cuda: the caching allocator reuses blocks by size class") {
@@ -541,6 +569,171 @@ TEST_CASE("cuda: factories, item, printing and autograd on the GPU") {
   check_same(gx.grad(), x.grad(), "gradient of an elementwise chain");
   // Reductions run on the GPU as well (tests/test_cuda_ops.cpp compares them in depth).
   check_same(gx.detach().sum(), x.detach().sum(), "sum on the GPU");
+}
+
+TEST_CASE("cuda: every elementwise backward formula runs on the GPU and matches the CPU") {
+  if (skip_without_gpu("the elementwise gradient comparisons")) return;
+  // Gradients of sum(op(x) * w) for random w: w reaches each formula unchanged. float32 within
+  // 1e-4: a broadcast operand's gradient is summed over up to 33 rows by the engine, which the
+  // GPU does in float32 (the CPU in double) over terms up to ~8 in magnitude (div, pow).
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    const double tol = dt == kFloat64 ? 1e-12 : 1e-4;
+    auto same_grad = [&](const Tensor& gpu_leaf, const Tensor& cpu_leaf, const std::string& what) {
+      INFO(what);
+      REQUIRE(gpu_leaf.grad().defined() == cpu_leaf.grad().defined());
+      if (!cpu_leaf.grad().defined()) return;
+      CHECK(gpu_leaf.grad().device() == gpu_leaf.device());
+      CHECK(gpu_leaf.grad().sizes() == cpu_leaf.grad().sizes());
+      test::check_close(host_values(gpu_leaf.grad()), test::values(cpu_leaf.grad()), tol, tol, what);
+    };
+    for (const UnaryCase& row : unary_cases()) {
+      if (std::string(row.name) == "logical_not") continue;
+      for (const Shape& s : {Shape{}, Shape{0}, Shape{7, 33}}) {
+        const std::string what = std::string("d ") + row.name + " " + dtype_name(dt) + " " + str(s);
+        Tensor base = test::uniform(s, row.lo, row.hi, dt), w = test::uniform(s, -1, 1, dt);
+        Tensor xc = base.clone().requires_grad_(true), xg = base.to(kGpu).requires_grad_(true);
+        (row.op(xc) * w).sum().backward();
+        (row.op(xg) * w.to(kGpu)).sum().backward();
+        same_grad(xg, xc, what);
+      }
+    }
+    const std::vector<std::pair<Shape, Shape>> shapes = {
+        {{7, 33}, {33}}, {{7, 1}, {1, 33}}, {{}, {5}}, {{5}, {}}, {{0, 3}, {3}}, {{4, 5}, {4, 5}}};
+    for (const BinaryCase& row : binary_cases()) {
+      for (const auto& [sa, sb] : shapes) {
+        const std::string what = std::string("d ") + row.name + " " + dtype_name(dt) + " " + str(sa) + " " + str(sb);
+        Tensor a = test::uniform(sa, row.lo, row.hi, dt), b = test::uniform(sb, row.lo, row.hi, dt);
+        Tensor ac = a.clone().requires_grad_(true), bc = b.clone().requires_grad_(true);
+        Tensor ag = a.to(kGpu).requires_grad_(true), bg = b.to(kGpu).requires_grad_(true);
+        Tensor yc = row.op(ac, bc);
+        if (!yc.requires_grad()) break;  // comparisons and logical ops: no gradient
+        Tensor w = test::uniform(yc.sizes(), -1, 1, dt);
+        (yc * w).sum().backward();
+        (row.op(ag, bg) * w.to(kGpu)).sum().backward();
+        same_grad(ag, ac, what + ": a");
+        same_grad(bg, bc, what + ": b");
+      }
+    }
+    // Ties of maximum / minimum split the gradient (exact halves on both devices).
+    for (bool is_max : {true, false}) {
+      Tensor a = tensor({1.0, 2.0, 3.0, -1.0}).to(dt), b = tensor({1.0, 5.0, 0.0, -1.0}).to(dt);
+      Tensor w = tensor({1.0, 2.0, 3.0, 4.0}).to(dt);
+      auto f = [&](const Tensor& x, const Tensor& y) { return is_max ? maximum(x, y) : minimum(x, y); };
+      Tensor ac = a.clone().requires_grad_(true), bc = b.clone().requires_grad_(true);
+      Tensor ag = a.to(kGpu).requires_grad_(true), bg = b.to(kGpu).requires_grad_(true);
+      (f(ac, bc) * w).sum().backward();
+      (f(ag, bg) * w.to(kGpu)).sum().backward();
+      CHECK(host_values(ag.grad()) == (is_max ? std::vector<double>{0.5, 0, 3, 2} : std::vector<double>{0.5, 2, 0, 2}));
+      CHECK(host_values(bg.grad()) == (is_max ? std::vector<double>{0.5, 2, 0, 2} : std::vector<double>{0.5, 0, 3, 2}));
+      same_grad(ag, ac, is_max ? "maximum ties: a" : "minimum ties: a");
+      same_grad(bg, bc, is_max ? "maximum ties: b" : "minimum ties: b");
+    }
+    // Scalar operands (wrapped numbers moved to the GPU by the op): pow(2, x), 2 / x, 1 - x.
+    {
+      Tensor base = test::uniform({7, 33}, 0.5, 2, dt), w = test::uniform({7, 33}, -1, 1, dt);
+      Tensor xc = base.clone().requires_grad_(true), xg = base.to(kGpu).requires_grad_(true);
+      auto f = [](const Tensor& x) { return pow(2.0, x) + 2.0 / x + (1 - x) * 3 + x.pow(-1.5) + x / 4; };
+      (f(xc) * w).sum().backward();
+      (f(xg) * w.to(kGpu)).sum().backward();
+      same_grad(xg, xc, std::string("scalar operands ") + dtype_name(dt));
+    }
+    // where (a broadcast branch and condition) and masked_fill.
+    {
+      Tensor cond = test::uniform({7, 33}, -1, 1) > 0, row_mask = test::uniform({33}, -1, 1) > 0;
+      Tensor a = test::uniform({7, 33}, -1, 1, dt), b = test::uniform({33}, -1, 1, dt), w = test::uniform({7, 33}, -1, 1, dt);
+      Tensor ac = a.clone().requires_grad_(true), bc = b.clone().requires_grad_(true);
+      Tensor ag = a.to(kGpu).requires_grad_(true), bg = b.to(kGpu).requires_grad_(true);
+      auto f = [&](const Tensor& x, const Tensor& y, const Tensor& c, const Tensor& m, const Tensor& wt) {
+        return ((where(c, x, y) + x.masked_fill(m, 2.0) + where(m, y, 0.5)) * wt).sum();
+      };
+      f(ac, bc, cond, row_mask, w).backward();
+      f(ag, bg, cond.to(kGpu), row_mask.to(kGpu), w.to(kGpu)).backward();
+      same_grad(ag, ac, std::string("where / masked_fill: a ") + dtype_name(dt));
+      same_grad(bg, bc, std::string("where / masked_fill: b ") + dtype_name(dt));
+    }
+    // In-place ops recorded by autograd (a's history continues from the out-of-place result),
+    // and copy_ from a CPU tensor that requires grad into a GPU one (its gradient comes back).
+    {
+      Tensor x = test::uniform({4, 5}, 0.5, 2, dt), z = test::uniform({5}, 0.5, 2, dt);
+      Tensor mask = test::uniform({4, 5}, -1, 1) > 0.5;
+      Tensor xc = x.clone().requires_grad_(true), zc = z.clone().requires_grad_(true);
+      Tensor xg = x.to(kGpu).requires_grad_(true), zg = z.to(kGpu).requires_grad_(true);
+      auto f = [](const Tensor& xx, const Tensor& zz, const Tensor& m) {
+        Tensor y = xx * 1.5;
+        y.mul_(zz);
+        y.add_(0.25);
+        y.div_(zz + 1);
+        y.sub_(xx, 0.5);
+        y.mul_(3);
+        y.clamp_(0.1, 2.5);
+        y.masked_fill_(m, 0.0);
+        return (y * y).sum();
+      };
+      f(xc, zc, mask).backward();
+      f(xg, zg, mask.to(kGpu)).backward();
+      same_grad(xg, xc, std::string("in-place chain: x ") + dtype_name(dt));
+      same_grad(zg, zc, std::string("in-place chain: z ") + dtype_name(dt));
+      Tensor src = test::uniform({3}, -1, 1, dt).requires_grad_(true), w = test::uniform({2, 3}, -1, 1, dt);
+      Tensor into = zeros({2, 3}, TensorOptions(dt).device(kGpu));
+      into.copy_(src);  // across devices and broadcast
+      REQUIRE(into.requires_grad());
+      (into * w.to(kGpu)).sum().backward();
+      REQUIRE(src.grad().defined());
+      CHECK(src.grad().device() == Device(kCPU));
+      test::check_close(test::values(src.grad()), test::values(w.sum({0})), tol, tol, "copy_ from the CPU: d src");
+    }
+  }
+}
+
+TEST_CASE("cuda: hooks, retain_grad, anomaly mode, equal and allclose on the GPU") {
+  if (skip_without_gpu("the autograd engine checks on the GPU")) return;
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    const double tol = dt == kFloat64 ? 1e-12 : 1e-5;
+    Tensor base = test::uniform({3, 4}, -1, 1, dt);
+    auto run = [&](Device dev) {
+      Tensor x = base.detach().to(dev).requires_grad_(true);  // never base itself: it stays a constant
+      Tensor h = x.tanh();
+      h.retain_grad();
+      h.register_hook([](const Tensor& g) { return g * 2; });
+      x.register_hook([](const Tensor& g) { return g + 1; });
+      (h * h).sum().backward();
+      REQUIRE(h.grad().defined());
+      REQUIRE(x.grad().defined());
+      CHECK(h.grad().device() == dev);
+      CHECK(x.grad().device() == dev);
+      return std::make_pair(h.grad(), x.grad());
+    };
+    auto [hc, xc] = run(Device(kCPU));
+    auto [hg, xg] = run(kGpu);
+    test::check_close(host_values(hg), test::values(hc), tol, tol, "retained gradient");
+    test::check_close(host_values(xg), test::values(xc), tol, tol, "gradient through hooks");
+    // Anomaly mode checks each GPU gradient (a sum on the GPU, one value back): sqrt's at 0 is inf.
+    {
+      autograd::DetectAnomalyGuard anomaly;
+      Tensor z = zeros({3}, TensorOptions(dt).device(kGpu)).requires_grad_(true);
+      const std::string e = test::error_of([&] { z.sqrt().sum().backward(); });
+      CHECK(test::contains(e, "Function 'SqrtBackward'"));
+      CHECK(test::contains(e, "returned nan or inf values in its 0th output"));
+      Tensor ok = base.detach().to(kGpu).requires_grad_(true);
+      CHECK(test::error_of([&] { (ok * ok + 1).sqrt().sum().backward(); }).empty());
+      CHECK(ok.grad().defined());
+    }
+    Tensor g = base.to(kGpu);
+    CHECK(equal(g, g.clone()));
+    CHECK(!equal(g, (base * 2).to(kGpu)));
+    CHECK(!equal(g, g.reshape({4, 3})));
+    CHECK(allclose(g, g + 1e-9));
+    CHECK(!allclose(g, g + 0.1));
+    Tensor zeroed = g.clone();
+    zeroed.zero_();
+    CHECK(host_values(zeroed) == std::vector<double>(12, 0.0));
+    CHECK(test::contains(autograd::to_dot((g.requires_grad_(true) * 2).sum()), "MulBackward"));
+    // An integer tensor refuses a float scalar in place on the GPU too.
+    Tensor counts = tensor({4, 6}, ember::device(kGpu));
+    CHECK(test::contains(test::error_of([&] { counts.mul_(0.5); }), "result type float32 can't be cast"));
+    counts.mul_(2);
+    CHECK(host_values(counts) == std::vector<double>{8, 12});
+  }
 }
 
 TEST_CASE("cuda: elementwise kernels index past 2^31 elements (64-bit offsets)") {

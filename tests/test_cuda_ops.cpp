@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -201,6 +202,85 @@ TEST_CASE("cuda ops: integer and bool reductions are exact") {
   CHECK(argmax(t.to(kGpu)).item<int64_t>() == 3);
   CHECK(argmax(tensor({1.0, 3.0, 3.0}).to(kGpu)).item<int64_t>() == 1);
   CHECK(std::isnan(max(t.to(kGpu)).item<double>()));
+}
+
+TEST_CASE("cuda ops: norms of order 0, 0.5, 3 and -inf match the CPU, forward and backward") {
+  if (skip_without_gpu("the norm comparisons")) return;
+  // Each order takes its own branch of norm() and of NormBackward (p < 1 masks the zeros,
+  // -inf shares the gradient among ties like max).
+  for (ScalarType dt : {kFloat64, kFloat32}) {
+    const double tol = tolerance(dt);
+    for (const Shape& s : {Shape{}, Shape{0}, Shape{5}, Shape{3, 4}, Shape{7, 33}, Shape{3, 2100}}) {
+      for (Layout l : kLayouts) {
+        if (!applies(l, s)) continue;
+        for (const Shape& dims : dim_sets(s)) {
+          for (bool keep : {false, true}) {
+            for (double p : {0.0, 0.5, 3.0, -std::numeric_limits<double>::infinity()}) {
+              const std::string what = "norm " + std::to_string(p) + " dims " + str(dims) + (keep ? " keepdim" : "");
+              compare(what, [&](const Tensor& x) { return norm(x, p, dims, keep); }, l, s, dt, -1, 1, tol, true);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("cuda ops: first and second derivatives of the reduction, view, index and product formulas on the GPU") {
+  if (skip_without_gpu("gradcheck and gradgradcheck through the GPU")) return;
+  // gradcheck nudges CPU inputs; each fn moves them to the GPU itself, so every backward
+  // formula below (and, for gradgradcheck, the backward of the formula) runs there.
+  Tensor x = test::uniform({3, 4}, 0.5, 1.5).requires_grad_(true);
+  Tensor y = test::uniform({4, 2}, -1, 1).requires_grad_(true);
+  const Tensor idx = tensor({2, 0, 2}).to(kGpu), gidx = tensor({0, 2, 1, 0, 1, 1, 0, 2}).view({2, 4}).to(kGpu);
+  using In = std::vector<Tensor>;
+  const std::vector<std::pair<std::string, autograd::GradcheckFn>> one_input = {
+      {"prod along a dim and of all", [](const In& in) { Tensor g = in[0].to(kGpu); return prod(g, 1) * prod(g); }},
+      {"max and min along a dim", [](const In& in) {
+         Tensor g = in[0].to(kGpu);
+         return std::get<0>(max(g, 0)).pow(2) + std::get<0>(min(g, 0, true)).squeeze(0) * 3;
+       }},
+      {"max of all", [](const In& in) { return max(in[0].to(kGpu)).pow(2); }},
+      {"sum, mean, var, std", [](const In& in) {
+         Tensor g = in[0].to(kGpu);
+         return var(g, {1}) * ember::std(g, {1}, false) + mean(g * g, {1}) + sum(g.sin(), {1});
+       }},
+      {"norms and logsumexp", [](const In& in) {
+         Tensor g = in[0].to(kGpu) - 1;
+         return norm(g, 3, {1}) * norm(g, 2, {1}) + norm(g, 1, {1}) + logsumexp(g, {1});
+       }},
+      {"as_strided overlapping (index_add into the base)", [](const In& in) {
+         Tensor a = in[0].to(kGpu).as_strided({3, 3}, {1, 1});
+         return a * a;
+       }},
+      {"slice, select, permute, expand", [](const In& in) {
+         Tensor g = in[0].to(kGpu);
+         return (g.slice(1, 1, std::nullopt, 2) * g.select(1, 0).unsqueeze(1)).t().expand({2, 2, 3}).pow(2);
+       }},
+      {"index_select and gather", [idx, gidx](const In& in) {
+         Tensor g = in[0].to(kGpu);
+         return index_select(g, 0, idx).pow(2).sum({0}) * gather(g, 0, gidx).pow(3).sum({0});
+       }},
+      {"cat and stack", [](const In& in) {
+         Tensor g = in[0].to(kGpu);
+         return cat({g, g * g}, 1).sum({1}) * stack({g.sin(), g.log()}, 1).sum({1, 2});
+       }},
+      {"pointwise: pow, div, sqrt, where", [](const In& in) {
+         Tensor g = in[0].to(kGpu);
+         return where(g > 1, g.pow(g) / (g + 1), g.sqrt() * g.rsqrt().exp());
+       }},
+  };
+  for (const auto& entry : one_input) {
+    INFO(entry.first);
+    CHECK(autograd::gradcheck(entry.second, {x}));
+    CHECK(autograd::gradgradcheck(entry.second, {x}));
+  }
+  autograd::GradcheckFn products = [](const In& in) {
+    Tensor a = in[0].to(kGpu), b = in[1].to(kGpu);
+    return matmul(a, b).pow(2) + addmm(b.sum({0}), a, b, 0.5, 2.0) * a.sum({1}, true) + dot(a[0], b.select(1, 1));
+  };
+  CHECK(autograd::gradcheck(products, {x, y}));
+  CHECK(autograd::gradgradcheck(products, {x, y}));
 }
 
 TEST_CASE("cuda ops: softmax and log_softmax match the CPU over every dim") {

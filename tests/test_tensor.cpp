@@ -25,6 +25,17 @@ TEST_CASE("tensor: factories") {
   CHECK(tensor(std::vector<float>{1, 2}).dtype() == kFloat32);
   CHECK(tensor({1, 2, 3}).dtype() == kInt64);
   CHECK(tensor(std::vector<bool>{true, false}).dtype() == kBool);
+  // Options without a dtype keep the values' own (an index or a mask made with only a device
+  // stays int64 / bool on that device, as in PyTorch); a dtype in the options converts.
+  CHECK(tensor({1, 2}, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(tensor(std::vector<bool>{true}, ember::device(Device(kCPU))).dtype() == kBool);
+  CHECK(tensor({{1., 2.}}, ember::requires_grad(true)).dtype() == kFloat64);
+  CHECK(tensor({1.5f}, ember::requires_grad(true)).requires_grad());
+  CHECK(tensor({1, 2}, kFloat64).dtype() == kFloat64);
+  CHECK(scalar_tensor(int64_t{2}, ember::device(Device(kCPU))).dtype() == kInt64);
+  CHECK(scalar_tensor(true, ember::device(Device(kCPU))).dtype() == kBool);
+  CHECK(scalar_tensor(2.5, ember::requires_grad(true)).dtype() == kFloat32);
+  CHECK(scalar_tensor(int64_t{2}, kFloat64).dtype() == kFloat64);
   Tensor like = zeros_like(ones({3}, kFloat64));
   CHECK(like.dtype() == kFloat64);
   CHECK(full_like(like, 7)[0].item<double>() == 7);
@@ -169,6 +180,22 @@ TEST_CASE("tensor: in-place ops bump the version counter") {
   CHECK(error_of([&] { ti.add_(ones({2})); }).find("result type float32 can't be cast to the desired output type int64") !=
         std::string::npos);
   CHECK(error_of([&] { t.add_(ones({2})); }).find("[add") == 0);
+  // A float scalar cannot be written into an integer tensor (as PyTorch): mul_(0.5) used to
+  // multiply by the scalar cast to int64, 0, and add_(0.5) to add nothing.
+  Tensor counts = tensor({4, 6});
+  for (auto op : std::vector<std::function<void()>>{[&] { counts.mul_(0.5); }, [&] { counts.add_(0.5); },
+                                                    [&] { counts.sub_(1.5); }, [&] { counts.div_(2); }})
+    CHECK(error_of(op).find("result type float32 can't be cast to the desired output type int64") != std::string::npos);
+  CHECK(values(counts) == std::vector<double>{4, 6});
+  counts.mul_(2);
+  counts.add_(true);
+  CHECK(values(counts) == std::vector<double>{9, 13});
+  Tensor mask = tensor(std::vector<bool>{true, false});
+  CHECK(error_of([&] { mask.add_(1); }).find("result type int64 can't be cast to the desired output type bool") !=
+        std::string::npos);
+  Tensor half = ones({2}, kFloat32);
+  half.mul_(0.5);  // a double scalar keeps a float32 tensor float32
+  CHECK(values(half) == std::vector<double>{0.5, 0.5});
 }
 
 TEST_CASE("tensor: transposed copies (tiled path) match the element order") {
