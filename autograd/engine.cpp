@@ -111,19 +111,6 @@ Tensor validated(const Node& producer, size_t index, Tensor g, const OutputMeta&
   return g;
 }
 
-// A hook's replacement gradient must stay on the device of the one it replaces: the node
-// (or the leaf's .grad()) runs on that device. Its dtype and shape stay too (PyTorch's
-// check_single_result): fused backward kernels read the gradient as the node's dtype and size
-// (a smaller one was read past its end).
-void check_hook_result(const Tensor& replaced, const Tensor& original, const char* node) {
-  EMBER_CHECK(replaced.device() == original.device(), node, "a hook changed the device of a gradient from ",
-              original.device().str(), " to ", replaced.device().str());
-  EMBER_CHECK(replaced.dtype() == original.dtype(), node, "a hook changed the dtype of a gradient from ",
-              dtype_name(original.dtype()), " to ", dtype_name(replaced.dtype()));
-  EMBER_CHECK(replaced.sizes() == original.sizes(), node, "a hook changed the shape of a gradient from ",
-              shape_text(original.sizes()), " to ", shape_text(replaced.sizes()));
-}
-
 void accumulate_into(Tensor& slot, Tensor&& g) {
   if (!slot.defined()) {
     slot = std::move(g);
@@ -200,7 +187,7 @@ std::vector<Tensor> execute(const std::vector<Edge>& roots, std::vector<Tensor> 
       if (!grads[k].defined()) continue;
       Tensor replaced = hook(grads[k]);
       if (!replaced.defined()) continue;
-      check_hook_result(replaced, grads[k], node->name());
+      check_hook_result(grads[k], replaced, node->name());
       grads[k] = replaced;
     }
     if (targets) {

@@ -73,6 +73,15 @@ void Node::release_saved() {
   saved_released = true;
 }
 
+void check_hook_result(const Tensor& original, const Tensor& replaced, const char* node) {
+  EMBER_CHECK(replaced.device() == original.device(), node, "hook has changed the type of value (was ",
+              original.device().str(), " tensor got ", replaced.device().str(), " tensor)");
+  EMBER_CHECK(replaced.dtype() == original.dtype(), node, "hook has changed the type of value (was ",
+              dtype_name(original.dtype()), " got ", dtype_name(replaced.dtype()), ")");
+  EMBER_CHECK(replaced.sizes() == original.sizes(), node, "hook has changed the size of value (was ",
+              shape_text(original.sizes()), " got ", shape_text(replaced.sizes()), ")");
+}
+
 int64_t live_node_count() { return g_live_nodes.load(std::memory_order_relaxed); }
 
 AccumulateGrad::AccumulateGrad(Tensor leaf) : variable(std::move(leaf)) {
@@ -85,14 +94,7 @@ GradList AccumulateGrad::apply(GradList&& grads) {
   for (auto& hook : m.leaf_hooks) {
     Tensor replaced = hook(g);
     if (!replaced.defined()) continue;
-    // .grad() must live with the leaf, in its dtype and shape: optimizers (fused kernels read
-    // numel() elements of it) and the next accumulation run there.
-    EMBER_CHECK(replaced.device() == variable.device(), name(), "a hook changed the device of a gradient from ",
-                variable.device().str(), " to ", replaced.device().str());
-    EMBER_CHECK(replaced.dtype() == variable.dtype(), name(), "a hook changed the dtype of a gradient from ",
-                dtype_name(variable.dtype()), " to ", dtype_name(replaced.dtype()));
-    EMBER_CHECK(replaced.sizes() == variable.sizes(), name(), "a hook changed the shape of a gradient from ",
-                shape_text(variable.sizes()), " to ", shape_text(replaced.sizes()));
+    check_hook_result(g, replaced, name());
     g = replaced;
   }
   if (!g.defined()) return {};

@@ -84,6 +84,11 @@ struct AccumulateGrad final : Node {
   Tensor variable;
 };
 
+/// Throws unless a hook's replacement keeps the replaced gradient's device, dtype and shape,
+/// as PyTorch's check_variable_result: the node's fused kernels, the leaf's .grad() and the
+/// optimizers read it as those (a narrower one was read past its end, a host one on the GPU).
+void check_hook_result(const Tensor& original, const Tensor& replaced, const char* node);
+
 /// Number of Node objects alive now (tests use it to check that graphs are freed).
 int64_t live_node_count();
 
