@@ -247,9 +247,11 @@ void make_roots(const std::vector<Tensor>& outputs, const std::vector<Tensor>& g
     } else {
       EMBER_CHECK(g.sizes() == out.sizes(), op, "Mismatch in shape: grad_output[", i, "] has a shape of ",
                   shape_text(g.sizes()), " and output[", i, "] has a shape of ", shape_text(out.sizes()), ".");
-      // A gradient on another device would reach the output's kernels; PyTorch's message.
-      EMBER_CHECK(g.device() == out.device(), op, "invalid gradient at index ", i, " - expected device ",
-                  out.device().str(), " but got ", g.device().str());
+      // A gradient on another device would reach the output's kernels; PyTorch's message. A
+      // 0-d one moves, as validate_outputs allows (loss.backward(scalar_tensor(2.0)) on a GPU).
+      EMBER_CHECK(g.device() == out.device() || g.dim() == 0, op, "invalid gradient at index ", i,
+                  " - expected device ", out.device().str(), " but got ", g.device().str());
+      if (g.device() != out.device()) g = g.to(out.device());
       // And cast to the output's dtype, as validate_outputs does: a node's fused kernels read
       // the gradient as their own dtype (layer_norm's backward took float64 bytes as float32).
       if (g.dtype() != out.dtype()) g = g.to(out.dtype());

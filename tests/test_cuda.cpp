@@ -531,6 +531,14 @@ TEST_CASE("cuda: a 0-d CPU tensor is an operand of GPU ops, as in PyTorch, and g
   REQUIRE(gx64.grad().defined());
   CHECK(gx64.grad().device() == kGpu);
   CHECK(host_values(gx64.grad()) == std::vector<double>(12, 0.5));
+  // A 0-d host gradient of a GPU root moves there (and takes the root's dtype), as PyTorch's
+  // validate_outputs does for the roots too.
+  Tensor leaf = x.to(kFloat64).to(kGpu).requires_grad_(true);
+  (leaf * leaf).sum().backward(scalar_tensor(3.0));
+  REQUIRE(leaf.grad().defined());
+  CHECK(leaf.grad().device() == kGpu);
+  CHECK(leaf.grad().dtype() == kFloat64);
+  test::check_close(host_values(leaf.grad()), test::values(x.to(kFloat64) * 6), 1e-12, 1e-12, "root gradient 3");
 }
 
 TEST_CASE("cuda: factories, item, printing and autograd on the GPU") {

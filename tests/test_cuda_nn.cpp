@@ -339,6 +339,10 @@ TEST_CASE("cuda nn: a gradient on another device than its output is an error (no
   CHECK(test::contains(e, "but got cpu"));
   CHECK(test::contains(test::error_of([&] { (void)autograd::grad({x}, {x}, {ones({2, 3}, kFloat64)}); }),
                        "invalid gradient at index 0"));
+  // A 0-d one is moved instead, as PyTorch's validate_outputs does: without a GPU the move
+  // itself fails (test_cuda.cpp runs it on one).
+  Tensor s = test::fake_cuda({}, kFloat64).requires_grad_(true);
+  if (!cuda::is_available()) CHECK(test::error_of([&] { s.backward(scalar_tensor(2.0, kFloat64)); }).find("[to]") == 0);
 }
 
 namespace {
