@@ -252,8 +252,12 @@ Tensor& Tensor::div_(const Scalar& o) { return ember::div_(*this, inplace_scalar
 Tensor& Tensor::zero_() { return ember::zero_(*this); }
 Tensor& Tensor::fill_(const Scalar& v) { return ember::fill_(*this, v); }
 Tensor& Tensor::copy_(const Tensor& s) { return ember::copy_(*this, s); }
-Tensor& Tensor::masked_fill_(const Tensor& m, const Scalar& v) { return ember::copy_(*this, ember::masked_fill(*this, m, v)); }
+Tensor& Tensor::masked_fill_(const Tensor& m, const Scalar& v) {
+  autograd::check_inplace(*this, "masked_fill_");  // before the work, and under this op's name rather than copy_'s
+  return ember::copy_(*this, ember::masked_fill(*this, m, v));
+}
 Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
+  autograd::check_inplace(*this, "clamp_");
   // clamp saves its input for backward: under autograd it gets a copy, since copy_ is about
   // to overwrite this tensor (backward would fail the saved tensor's version check).
   const Tensor in = autograd::needs_grad(*this) ? ember::clone(*this) : *this;

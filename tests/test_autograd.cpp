@@ -142,6 +142,10 @@ TEST_CASE("autograd: saved tensors modified in place fail with PyTorch's message
   CHECK(msg.find("is at version 1; expected version 0 instead") != std::string::npos);
   CHECK(error_of([&] { x.add_(1); }).find("a leaf Variable that requires grad is being used in an in-place operation") !=
         std::string::npos);
+  // Under their own names (they write through copy_), before any work is done.
+  CHECK(error_of([&] { x.clamp_(0, 1); }) ==
+        "[clamp_] a leaf Variable that requires grad is being used in an in-place operation.");
+  CHECK(error_of([&] { x.masked_fill_(x > 0, 0.0); }).find("[masked_fill_] a leaf Variable") == 0);
   {
     NoGradGuard no_grad;
     x.add_(1);  // allowed under no_grad (optimizer updates)
