@@ -174,8 +174,9 @@ Tensor broadcast_into(const Tensor& a, const Tensor& b, const char* op) {
 }
 
 // The first operand of a recorded in-place op: a copy, so that the formula's saved value is
-// not the one the op is about to overwrite (that would fail the version check).
-Tensor autograd_input(const Tensor& a) { return autograd::GradMode::is_enabled() ? clone(a) : a; }
+// not the one the op is about to overwrite (that would fail the version check). Nothing is
+// recorded when neither operand needs a gradient, so then a itself (no extra pass over it).
+Tensor autograd_input(const Tensor& a, const Tensor& b) { return autograd::needs_grad(a, b) ? clone(a) : a; }
 
 }  // namespace
 
@@ -340,7 +341,7 @@ Tensor& add_(Tensor& a, const Tensor& b, const Scalar& alpha) {
     a.impl()->storage->bump_version();
     return a;
   }
-  return inplace(a, add(autograd_input(a), b, alpha), "add_");
+  return inplace(a, add(autograd_input(a, b), b, alpha), "add_");
 }
 Tensor& sub_(Tensor& a, const Tensor& b, const Scalar& alpha) {
   return add_(a, b, Scalar(-alpha.to_double()));
@@ -354,9 +355,9 @@ Tensor& mul_(Tensor& a, const Tensor& b) {
     a.impl()->storage->bump_version();
     return a;
   }
-  return inplace(a, mul(autograd_input(a), b), "mul_");
+  return inplace(a, mul(autograd_input(a, b), b), "mul_");
 }
-Tensor& div_(Tensor& a, const Tensor& b) { return inplace(a, div(autograd_input(a), b), "div_"); }
+Tensor& div_(Tensor& a, const Tensor& b) { return inplace(a, div(autograd_input(a, b), b), "div_"); }
 namespace {
 Tensor& addc_op(Tensor& a, const Tensor& t1, const Tensor& t2, const Scalar& value, bool divide) {
   const char* op = divide ? "addcdiv_" : "addcmul_";
