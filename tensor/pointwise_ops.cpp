@@ -140,15 +140,19 @@ Tensor wrap(const Scalar& s, const Tensor& like) {
 }
 
 // In-place: compute out of place, then write back into a (keeping a's storage and views).
-Tensor& inplace(Tensor& a, const Tensor& result, const char* op) {
+Tensor& inplace(Tensor& a, const Tensor& computed, const char* op) {
   autograd::check_inplace(a, op);
   // result may have moved to a GPU (a CUDA operand with a 0-d CPU a): never copy it across here.
-  internal::check_same_device(a, result, op);
-  EMBER_CHECK(result.sizes() == a.sizes(), op, "output with shape ", shape_text(a.sizes()),
-              " doesn't match the broadcast shape ", shape_text(result.sizes()));
-  EMBER_CHECK(promote_types(result.dtype(), a.dtype()) == a.dtype() || result.dtype() == a.dtype(), op,
-              "result type ", dtype_name(result.dtype()), " can't be cast to the desired output type ",
+  internal::check_same_device(a, computed, op);
+  EMBER_CHECK(computed.sizes() == a.sizes(), op, "output with shape ", shape_text(a.sizes()),
+              " doesn't match the broadcast shape ", shape_text(computed.sizes()));
+  // PyTorch's canCast: never down a category (float into an integer tensor, a number into a
+  // bool one); float64 into float32 is allowed (f32.add_(f64 tensor) stays float32).
+  EMBER_CHECK(category(computed.dtype()) <= category(a.dtype()), op,
+              "result type ", dtype_name(computed.dtype()), " can't be cast to the desired output type ",
               dtype_name(a.dtype()));
+  // Cast first (recorded): a's new grad_fn must describe a gradient of a's dtype.
+  const Tensor result = computed.dtype() == a.dtype() ? computed : to_dtype(computed, a.dtype());
   kernels::copy(result, a);
   a.impl()->storage->bump_version();
   if (result.requires_grad() && autograd::GradMode::is_enabled()) {

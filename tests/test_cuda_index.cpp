@@ -386,11 +386,12 @@ TEST_CASE("cuda index: fused optimizer steps match the CPU's") {
   }
 }
 
-TEST_CASE("cuda index: a sparse SGD step refuses a momentum buffer on another device or dtype") {
+TEST_CASE("cuda index: a sparse SGD step with a momentum buffer on another device or dtype takes the op chain") {
   if (skip_without_gpu("the sparse SGD buffer checks")) return;
   // The fused sparse step reads the buffer through a raw pointer as the parameter's dtype on
   // the GPU, so a buffer left elsewhere (as Module::to after a step leaves it) must send the
-  // step to the op chain, which refuses it: an error, not an illegal address.
+  // step to the op chain: a host buffer is refused there (an error, not an illegal address);
+  // a float64 one is used as it is, as PyTorch would (the float32 rows take the float64 update).
   for (bool host : {true, false}) {
     INFO(std::string(host ? "buffer on the host" : "buffer in float64"));
     Tensor p = test::uniform({6, 3}, -1, 1, kFloat32).to(kGpu).requires_grad_(true);
@@ -401,10 +402,23 @@ TEST_CASE("cuda index: a sparse SGD step refuses a momentum buffer on another de
     REQUIRE(buf.defined());
     REQUIRE(buf.device() == kGpu);
     buf = host ? buf.cpu() : buf.to(kFloat64);
+    const Tensor p_before = p.detach().cpu().clone(), buf_before = buf.cpu().clone();
     sgd.zero_grad();
-    nn::accumulate_sparse_grad(p, tensor({0, 4}).to(kGpu), test::uniform({2, 3}, -1, 1, kFloat32).to(kGpu));
-    CHECK(!test::error_of([&] { sgd.step(); }).empty());
+    const Tensor rows = tensor({0, 4}), g = test::uniform({2, 3}, -1, 1, kFloat32);
+    nn::accumulate_sparse_grad(p, rows.to(kGpu), g.to(kGpu));
+    const std::string e = test::error_of([&] { sgd.step(); });
     cuda::synchronize();  // no kernel read the buffer: the device is sound
     CHECK(host_values(p.detach()).size() == 18);
+    if (host) {
+      CHECK(!e.empty());
+      continue;
+    }
+    CHECK_MESSAGE(e.empty(), e);
+    CHECK(buf.dtype() == kFloat64);
+    Tensor want = p_before.to(kFloat64);
+    Tensor step = index_select(buf_before, 0, rows) * 0.9 + g.to(kFloat64);
+    index_copy_(want, 0, rows, index_select(want, 0, rows) - step * 0.1);
+    want = want.to(kFloat32);
+    test::check_close(host_values(p.detach()), test::values(want), 1e-6, 1e-6, "rows updated in float64");
   }
 }

@@ -193,6 +193,22 @@ TEST_CASE("tensor: in-place ops bump the version counter") {
   Tensor mask = tensor(std::vector<bool>{true, false});
   CHECK(error_of([&] { mask.add_(1); }).find("result type int64 can't be cast to the desired output type bool") !=
         std::string::npos);
+  // Within a category the result is written in a's dtype, as PyTorch's canCast allows.
+  Tensor f = ones({2}, kFloat32);
+  f.add_(full({2}, 0.25, kFloat64));
+  f.mul_(full({2}, 2.0, kFloat64));
+  f.div_(scalar_tensor(0.5, kFloat64).expand({2}).contiguous());
+  CHECK(f.dtype() == kFloat32);
+  CHECK(values(f) == std::vector<double>{5, 5});
+  // Recorded, the write goes through a cast: a's history produces gradients of a's dtype.
+  Tensor x = ones({2}).requires_grad_(true), w = full({2}, 0.5, kFloat64).requires_grad_(true);
+  Tensor y = x * 3;
+  y.mul_(w);
+  CHECK(y.dtype() == kFloat32);
+  CHECK(std::string(y.grad_fn()->name()) == "ToCopyBackward");
+  (y * y).sum().backward();
+  CHECK(values(x.grad()) == std::vector<double>{4.5, 4.5});
+  CHECK(values(w.grad()) == std::vector<double>{9, 9});
   Tensor half = ones({2}, kFloat32);
   half.mul_(0.5);  // a double scalar keeps a float32 tensor float32
   CHECK(values(half) == std::vector<double>{0.5, 0.5});
