@@ -88,6 +88,16 @@ void mark_needed(GraphTask& task, const std::vector<char>& is_target) {
   }
 }
 
+// PyTorch's validate_outputs, for the roots and between nodes: a 0-d gradient moves to the
+// expected device; any other would reach the next node's kernels on the wrong device (a host
+// pointer read on the GPU, or the reverse).
+Tensor on_expected_device(Tensor g, Device expected, const char* op, size_t index) {
+  if (g.device() == expected) return g;
+  EMBER_CHECK(g.dim() == 0, op, "invalid gradient at index ", index, " - expected device ", expected.str(),
+              " but got ", g.device().str());
+  return g.to(expected);
+}
+
 Tensor validated(const Node& producer, size_t index, Tensor g, const OutputMeta& expected) {
   if (g.sizes() != expected.shape) {
     bool reducible = g.dim() >= static_cast<int64_t>(expected.shape.size());
@@ -101,14 +111,7 @@ Tensor validated(const Node& producer, size_t index, Tensor g, const OutputMeta&
     g = sum_to(g, expected.shape);  // the one place where broadcast gradients are reduced
   }
   if (g.dtype() != expected.dtype) g = g.to(expected.dtype);
-  if (g.device() != expected.device) {
-    // PyTorch's validate_outputs: a 0-d gradient moves; any other would reach the next node's
-    // kernels on the wrong device (a host pointer read on the GPU, or the reverse).
-    EMBER_CHECK(g.dim() == 0, producer.name(), "invalid gradient at index ", index, " - expected device ",
-                expected.device.str(), " but got ", g.device().str());
-    g = g.to(expected.device);
-  }
-  return g;
+  return on_expected_device(std::move(g), expected.device, producer.name(), index);
 }
 
 void accumulate_into(Tensor& slot, Tensor&& g) {
@@ -247,14 +250,10 @@ void make_roots(const std::vector<Tensor>& outputs, const std::vector<Tensor>& g
     } else {
       EMBER_CHECK(g.sizes() == out.sizes(), op, "Mismatch in shape: grad_output[", i, "] has a shape of ",
                   shape_text(g.sizes()), " and output[", i, "] has a shape of ", shape_text(out.sizes()), ".");
-      // A gradient on another device would reach the output's kernels; PyTorch's message. A
-      // 0-d one moves, as validate_outputs allows (loss.backward(scalar_tensor(2.0)) on a GPU).
-      EMBER_CHECK(g.device() == out.device() || g.dim() == 0, op, "invalid gradient at index ", i,
-                  " - expected device ", out.device().str(), " but got ", g.device().str());
-      if (g.device() != out.device()) g = g.to(out.device());
-      // And cast to the output's dtype, as validate_outputs does: a node's fused kernels read
-      // the gradient as their own dtype (layer_norm's backward took float64 bytes as float32).
+      // Cast to the output's dtype, as validate_outputs does: a node's fused kernels read the
+      // gradient as their own dtype (layer_norm's backward took float64 bytes as float32).
       if (g.dtype() != out.dtype()) g = g.to(out.dtype());
+      g = on_expected_device(std::move(g), out.device(), op, i);  // loss.backward(scalar_tensor(2.0)) on a GPU
     }
     roots.push_back(gradient_edge(out));
     grads.push_back(g);
