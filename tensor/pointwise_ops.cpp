@@ -151,11 +151,13 @@ Tensor& inplace(Tensor& a, const Tensor& computed, const char* op) {
   EMBER_CHECK(category(computed.dtype()) <= category(a.dtype()), op,
               "result type ", dtype_name(computed.dtype()), " can't be cast to the desired output type ",
               dtype_name(a.dtype()));
-  // Cast first (recorded): a's new grad_fn must describe a gradient of a's dtype.
-  const Tensor result = computed.dtype() == a.dtype() ? computed : to_dtype(computed, a.dtype());
+  // A recorded write is cast first (itself recorded): a's new grad_fn must describe a gradient
+  // of a's dtype. Otherwise the copy below casts.
+  const bool record = computed.requires_grad() && autograd::GradMode::is_enabled();
+  const Tensor result = record && computed.dtype() != a.dtype() ? to_dtype(computed, a.dtype()) : computed;
   kernels::copy(result, a);
   a.impl()->storage->bump_version();
-  if (result.requires_grad() && autograd::GradMode::is_enabled()) {
+  if (record) {
     // The write is recorded as "a now equals result": a's history continues from result's node.
     auto node = result.grad_fn();
     if (node) {
