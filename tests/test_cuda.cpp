@@ -742,6 +742,11 @@ TEST_CASE("cuda: hooks, retain_grad, anomaly mode, equal and allclose on the GPU
     counts.mul_(2);
     CHECK(host_values(counts) == std::vector<double>{8, 12});
   }
+  // A float64 result is written into a float32 tensor (PyTorch's canCast), by the copy kernel.
+  Tensor f = ones({3}, TensorOptions(kFloat32).device(kGpu));
+  f.add_(full({3}, 0.25, TensorOptions(kFloat64).device(kGpu)));
+  CHECK(f.dtype() == kFloat32);
+  CHECK(host_values(f) == std::vector<double>(3, 1.25));
 }
 
 TEST_CASE("cuda: elementwise kernels index past 2^31 elements (64-bit offsets)") {
