@@ -93,16 +93,37 @@ doctest_count() {  # $1 log, $2 word (passed|failed)
 }
 
 # ---- CUDA tests --------------------------------------------------------------------------------
+# One process per test file: an illegal address or a launch failure leaves a sticky error in
+# the CUDA context, and every later case of that process would fail with it. Apart, a fault
+# stays in its file and the others still report. A file that fails is run again under
+# compute-sanitizer's memcheck (when installed and time allows), which names the kernel and
+# the address of the first bad access (sanitizer-<file>.log).
 cuda_status=NOT_RUN
 cuda_detail=""
+cuda_files=""
 if [ "$build_status" = ok ]; then
-  timeout 180 "$bdir"/bin/ember_tests -tc="cuda*" >"$logs/cuda-tests.log" 2>&1
-  rc=$?
-  skipped=$(grep -c "skipped:" "$logs/cuda-tests.log")
-  cuda_detail="$(doctest_count "$logs/cuda-tests.log" passed) passed, $(doctest_count "$logs/cuda-tests.log" failed) failed, $skipped skipped"
-  if [ $rc -ne 0 ]; then
+  passed=0 failed=0 skipped=0 timed_out="" failed_files=""
+  t0=$(date +%s)
+  for src in tests/test_cuda*.cpp tests/test_spam_cuda.cpp; do
+    name=$(basename "$src" .cpp)
+    log=$logs/cuda-$name.log
+    timeout 150 "$bdir"/bin/ember_tests -sf="*/$name.cpp" -tc="cuda*" >"$log" 2>&1
+    rc=$?
+    p=$(doctest_count "$log" passed) f=$(doctest_count "$log" failed)
+    [ "$p" = "?" ] && p=0
+    [ "$f" = "?" ] && f=1  # no summary line: the process died (a crash or the timeout)
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + $(grep -c "skipped:" "$log")))
+    if [ $rc -ne 0 ]; then
+      failed_files="$failed_files $name"
+      [ $rc -eq 124 ] && timed_out="$timed_out $name"
+    fi
+    cuda_files="$cuda_files $name:$([ $rc -eq 0 ] && echo ok || echo "FAIL($rc)")"
+  done
+  cat "$logs"/cuda-test_*.log >"$logs/cuda-tests.log"
+  cuda_detail="$passed passed, $failed failed, $skipped skipped, $(($(date +%s) - t0)) s"
+  [ -n "$timed_out" ] && cuda_detail="$cuda_detail; timed out:$timed_out"
+  if [ -n "$failed_files" ]; then
     cuda_status=FAIL
-    [ $rc -eq 124 ] && cuda_detail="$cuda_detail, timed out"
   elif [ "$gpu_present" = 1 ] && [ "$skipped" -gt 0 ]; then
     cuda_status=FAIL
     cuda_detail="$cuda_detail: a GPU is present, so a skipped GPU test counts as not run"
@@ -112,9 +133,24 @@ if [ "$build_status" = ok ]; then
     cuda_status=PASS
   fi
   if [ "$cuda_status" = FAIL ]; then
-    echo "gpu-check: CUDA tests failed; the failures (with their captured sizes):"
-    grep -E "skipped:" "$logs/cuda-tests.log" | head -20
-    grep -E -A8 "ERROR:|FATAL" "$logs/cuda-tests.log" | head -80
+    echo "gpu-check: CUDA tests failed in:$failed_files; the failures (with their captured sizes):"
+    grep -h -E "skipped:" "$logs"/cuda-test_*.log | head -20
+    for name in $failed_files; do
+      echo "--- $name"
+      grep -E -A8 "ERROR:|FATAL" "$logs/cuda-$name.log" | head -40
+      tail -3 "$logs/cuda-$name.log"
+    done
+    sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+    if [ -n "$sanitizer" ] && [ "$gpu_present" = 1 ]; then
+      for name in $failed_files; do
+        [ $((budget - $(elapsed))) -lt 200 ] && break  # leave the benchmarks their time
+        timeout 60 "$sanitizer" --tool memcheck --print-limit 10 "$bdir"/bin/ember_tests -sf="*/$name.cpp" \
+          -tc="cuda*" >"$logs/sanitizer-$name.log" 2>&1
+        echo "--- compute-sanitizer memcheck, $name (60 s at most; $logs/sanitizer-$name.log):"
+        grep -E -A6 "^========= (Invalid|Program hit|Error)" "$logs/sanitizer-$name.log" | head -30
+        grep -E "^========= ERROR SUMMARY" "$logs/sanitizer-$name.log" | tail -1
+      done
+    fi
   fi
 fi
 
@@ -177,6 +213,7 @@ driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null
 echo "software:    ${os_name}; g++ ${gxx}; nvcc ${nvcc_v:-?}; driver ${driver:-?}; $(ldd --version 2>/dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+$' | sed 's/^/glibc /')"
 echo "build:       $build_status (${build_s} s, $bdir/, sm_90, -j$jobs)"
 echo "cuda tests:  $cuda_status ${cuda_detail:+($cuda_detail)}"
+[ -n "$cuda_files" ] && echo "  per file:$cuda_files"
 echo "other tests: $other_status ($other_detail)"
 echo "benchmarks:  $bench_status$([ "$bench_build" != ok ] && echo " (the benchmarks did not build: see build.log)")"
 if [ -f "$logs/bench.log" ]; then
