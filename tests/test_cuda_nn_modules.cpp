@@ -188,6 +188,17 @@ Tensor dense_grad(const Tensor& p) {
   return nn::sparse_grad(p).first.defined() ? nn::sparse_grad_to_dense(p) : Tensor();
 }
 
+/// The small MLP of the optimizer and checkpoint cases, built from `seed` in dtype dt on dev.
+std::shared_ptr<nn::Sequential> small_mlp(uint64_t seed, ScalarType dt, Device dev) {
+  manual_seed(seed);
+  auto m = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Linear>(6, 16), std::make_shared<nn::GELU>(), std::make_shared<nn::LayerNorm>(Shape{16}),
+      std::make_shared<nn::Linear>(16, 4)});
+  m->to(dt);
+  m->to(dev);
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("cuda nn: modules match the CPU, forward and backward of inputs and parameters") {
@@ -244,15 +255,7 @@ TEST_CASE("cuda nn: SGD momentum, Adam and AdamW steps on a small model match th
     for (ScalarType dt : {kFloat64, kFloat32}) {
       const std::string what = name + " " + dtype_name(dt);
       INFO(what);
-      auto make = [&](Device dev) {
-        manual_seed(5);
-        auto m = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-            std::make_shared<nn::Linear>(6, 16), std::make_shared<nn::GELU>(),
-            std::make_shared<nn::LayerNorm>(Shape{16}), std::make_shared<nn::Linear>(16, 4)});
-        m->to(dt);
-        m->to(dev);
-        return m;
-      };
+      auto make = [&](Device dev) { return small_mlp(5, dt, dev); };
       auto mc = make(Device(kCPU)), mg = make(kDev);
       auto oc = make_opt(mc->parameters()), og = make_opt(mg->parameters());
       for (int step = 0; step < 4; ++step) {
@@ -419,15 +422,7 @@ TEST_CASE("cuda nn: optimizer and scheduler state loaded into a GPU model, and a
       INFO(what);
       manual_seed(13);
       const Tensor X = test::uniform({24, 6}, -2, 2, dt), y = ints({24}, 4, 5);
-      auto make = [&](Device dev, uint64_t seed) {
-        manual_seed(seed);
-        auto m = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-            std::make_shared<nn::Linear>(6, 16), std::make_shared<nn::GELU>(),
-            std::make_shared<nn::LayerNorm>(Shape{16}), std::make_shared<nn::Linear>(16, 4)});
-        m->to(dt);
-        m->to(dev);
-        return m;
-      };
+      auto make = [&](Device dev, uint64_t seed) { return small_mlp(seed, dt, dev); };
       // Epochs [from, to) of shuffled batches of 8 from a dataset on dev, a StepLR step per epoch.
       auto train = [&](nn::Module& m, optim::Optimizer& o, optim::StepLR& s, Device dev, int from, int to) {
         data::TensorDataset ds({X.to(dev), y.to(dev)});
