@@ -84,6 +84,16 @@ const char* binary_name(BinaryOp op) {
   return names[static_cast<int>(op)];
 }
 
+// PyTorch's sub_check: no bool operand at all (sub, sub_, and `-`, whatever alpha).
+void check_sub(const Tensor& a, const Tensor& b, const char* name) {
+  EMBER_CHECK(a.dtype() != kBool || b.dtype() != kBool, name,
+              "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+              "`logical_xor()` operator instead.");
+  EMBER_CHECK(a.dtype() != kBool && b.dtype() != kBool, name,
+              "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
+              "mask, use the `~` or `logical_not()` operator instead.");
+}
+
 Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, double alpha = 1) {
   const char* name = binary_name(op);
   internal::check_defined(a, name);
@@ -97,9 +107,7 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, double alpha = 1
   ScalarType compute = result_type(a, b);
   if (op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr) compute = promote_types(a.dtype(), b.dtype());
   if (op == BinaryOp::Div && !is_floating_point(compute)) compute = kFloat32;  // true division
-  EMBER_CHECK(!(op == BinaryOp::Sub && compute == kBool), name,
-              "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-              "`logical_xor()` operator instead.");
+  if (op == BinaryOp::Sub) check_sub(a, b, name);
   Shape shape = a.sizes() == b.sizes() ? a.sizes() : broadcast_shapes(a.sizes(), b.sizes(), name);
   Tensor out = internal::new_tensor(shape, kernels::is_comparison(op) ? kBool : compute, a.device());
   if (a.dtype() == compute && b.dtype() == compute && a.sizes() == shape && b.sizes() == shape)
@@ -350,6 +358,9 @@ Tensor& add_(Tensor& a, const Tensor& b, const Scalar& alpha) {
   return inplace(a, add(autograd_input(a, b), b, alpha), "add_");
 }
 Tensor& sub_(Tensor& a, const Tensor& b, const Scalar& alpha) {
+  internal::check_defined(a, "sub_");
+  internal::check_defined(b, "sub_");
+  check_sub(a, b, "sub_");  // add_ with alpha -1 would not check
   return add_(a, b, Scalar(-alpha.to_double()));
 }
 Tensor& mul_(Tensor& a, const Tensor& b) {

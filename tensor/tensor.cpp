@@ -180,6 +180,10 @@ Tensor Tensor::clone() const { return ember::clone(*this); }
 Tensor Tensor::to(ScalarType d) const { return ember::to_dtype(*this, d); }
 Tensor Tensor::to(Device d) const { return ember::to_device(*this, d); }
 Tensor Tensor::to(const TensorOptions& o) const {
+  // libtorch's check_tensor_options_and_extract_memory_format (requires_grad(false) is accepted).
+  EMBER_CHECK(!o.requires_grad(), "to",
+              "Operators taking TensorOptions cannot take a TensorOptions with options.requires_grad set as true. "
+              "This isn't implemented yet.");
   Tensor out = o.has_dtype() ? ember::to_dtype(*this, o.dtype()) : *this;  // what is not given stays
   return o.has_device() ? ember::to_device(out, o.device()) : out;
 }

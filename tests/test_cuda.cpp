@@ -227,7 +227,11 @@ TEST_CASE("cuda: to(options) changes only what the options give, as libtorch's o
   CHECK(i.to(ember::device(Device(kCPU))).dtype() == kInt64);  // not the default float32
   CHECK(i.to(ember::device(Device(kCPU))).is_same(i));
   CHECK(i.to(ember::dtype(kFloat64)).dtype() == kFloat64);
-  CHECK(i.to(TensorOptions().requires_grad(true)).is_same(i));
+  // libtorch refuses requires_grad(true) in to(options); false is the same as not given.
+  CHECK(test::error_of([&] { i.to(ember::dtype(kFloat64).requires_grad(true)); })
+            .find("[to] Operators taking TensorOptions cannot take a TensorOptions with options.requires_grad set "
+                  "as true.") == 0);
+  CHECK(i.to(TensorOptions().requires_grad(false)).is_same(i));
   CHECK(i.to(i.options()).is_same(i));
   // Integer factories given only a device (or nothing) stay int64, as in PyTorch.
   CHECK(arange(5, ember::device(Device(kCPU))).dtype() == kInt64);

@@ -10,6 +10,7 @@
 // rows is large, and its rounding is relative to the terms, not to a result near 0).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -158,6 +159,34 @@ TEST_CASE("cuda layer_norm: 0 columns give NaN statistics, as on the CPU") {
     compare({3, 0}, {0}, dt, true, true);
     compare({5, 2, 0}, {2, 0}, dt, false, false);
   }
+}
+
+TEST_CASE("cuda layer_norm: a row holding inf gives NaN y and rstd on every path, other rows are untouched") {
+  if (skip_without_gpu("the layer_norm inf-row cases")) return;
+  // Row 1 holds +inf (row 2 -inf): (x - mean) is inf - inf somewhere, so rstd and y are NaN on
+  // the CPU and the GPU. The mean differs by design and is not compared: the two-pass paths
+  // (CPU, GPU up to 8192 columns) give the sum's +-inf, Welford (GPU past 8192, and PyTorch's
+  // CPU) gives NaN. Row 0 is finite and must match the CPU's as usual.
+  for (ScalarType dt : {kFloat64, kFloat32})
+    for (int64_t cols : {100, 4097, 30000}) {
+      INFO(dtype_name(dt) << " cols " << cols);
+      Tensor x = test::uniform({3, cols}, -2, 3, dt);
+      x.select(0, 1).select(0, cols / 2).fill_(std::numeric_limits<double>::infinity());
+      x.select(0, 2).select(0, cols - 1).fill_(-std::numeric_limits<double>::infinity());
+      const Tensor w = test::uniform({cols}, 0.5, 1.5, dt), b = test::uniform({cols}, -1, 1, dt);
+      auto [yc, mc, rc] = nn::native_layer_norm(x, {cols}, w, b, 1e-5);
+      auto [yg, mg, rg] = nn::native_layer_norm(x.to(kGpu), {cols}, w.to(kGpu), b.to(kGpu), 1e-5);
+      const double tol = dt == kFloat64 ? 1e-10 : 1e-4;
+      check_scaled(yg.select(0, 0), yc.select(0, 0), tol, "finite row: y");
+      check_scaled(mg.select(0, 0), mc.select(0, 0), tol, "finite row: mean");
+      check_scaled(rg.select(0, 0), rc.select(0, 0), tol, "finite row: rstd");
+      for (int64_t r : {1, 2}) {
+        const std::vector<double> y = host_values(yg.select(0, r)), rs = host_values(rg.select(0, r));
+        CHECK(std::all_of(y.begin(), y.end(), [](double v) { return std::isnan(v); }));
+        CHECK(std::isnan(rs.at(0)));
+        CHECK(std::isnan(test::values(rc.select(0, r)).at(0)));  // the CPU agrees
+      }
+    }
 }
 
 TEST_CASE("cuda layer_norm: create_graph on the GPU (the composed backward)") {

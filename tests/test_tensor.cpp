@@ -150,6 +150,24 @@ TEST_CASE("tensor: type promotion follows PyTorch") {
   CHECK(error_of([&] { -b; }).find("Negation, the `-` operator, on a bool tensor is not supported") !=
         std::string::npos);
   CHECK(result_type(i64, Scalar(1.5)) == kFloat32);
+  // PyTorch's sub_check: any bool operand, with any alpha, in place too (sub_ is add_ with -alpha).
+  const std::string two_bools = "Subtraction, the `-` operator, with two bool tensors is not supported.";
+  const std::string one_bool = "Subtraction, the `-` operator, with a bool tensor is not supported.";
+  CHECK(error_of([&] { b - b; }).find("[sub] " + two_bools) == 0);
+  CHECK(error_of([&] { sub(b, b, 2); }).find("[sub] " + two_bools) == 0);
+  CHECK(error_of([&] { b - true; }).find(two_bools) != std::string::npos);
+  CHECK(error_of([&] { b - 1; }).find("[sub] " + one_bool) == 0);
+  CHECK(error_of([&] { i64 - b; }).find("[sub] " + one_bool) == 0);
+  CHECK(error_of([&] { f32 - b; }).find(one_bool) != std::string::npos);
+  Tensor bc = b.clone(), ic = i64.clone();
+  CHECK(error_of([&] { bc.sub_(b); }).find("[sub_] " + two_bools) == 0);
+  CHECK(error_of([&] { bc.sub_(b, -1); }).find("[sub_] " + two_bools) == 0);
+  CHECK(error_of([&] { bc -= b; }).find("[sub_] " + two_bools) == 0);
+  CHECK(error_of([&] { ic.sub_(b); }).find("[sub_] " + one_bool) == 0);
+  CHECK(equal(bc, b));
+  CHECK(equal(ic, i64));
+  CHECK((b + b).dtype() == kBool);  // add, even with alpha -1, stays allowed, as in PyTorch
+  CHECK(add(b, b, -1).dtype() == kBool);
 }
 
 TEST_CASE("tensor: printing like PyTorch") {
