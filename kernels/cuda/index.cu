@@ -142,16 +142,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// A device buffer from the caching allocator, returned when the scope ends (also on throw).
-struct DeviceScratch {
-  size_t bytes;
-  void* p;
-  explicit DeviceScratch(size_t n) : bytes(n), p(ember::cuda::caching_allocate(n)) {}
-  ~DeviceScratch() { ember::cuda::caching_release(p, bytes); }
-  DeviceScratch(const DeviceScratch&) = delete;
-  DeviceScratch& operator=(const DeviceScratch&) = delete;
-};
-
 }  // namespace
 
 void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
@@ -188,13 +178,13 @@ std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
   Shape sizes = nonempty(index.sizes());
   IndexGeo g = make_geo(sizes, 0, Shape(sizes.size(), 0), nonempty(index.strides()), Shape(sizes.size(), 0), "index");
   const int64_t n = shape_numel(sizes);
-  DeviceScratch buf(2 * sizeof(long long));
+  ember::cuda::DeviceBuffer<long long> buf(2);
   long long host[2] = {LLONG_MAX, LLONG_MIN};
-  EMBER_CUDA_CHECK(cudaMemcpy(buf.p, host, sizeof(host), cudaMemcpyHostToDevice));
+  EMBER_CUDA_CHECK(cudaMemcpy(buf.get(), host, sizeof(host), cudaMemcpyHostToDevice));
   min_max_kernel<<<detail::grid_size(n), kThreads>>>(g, static_cast<const int64_t*>(index.impl()->data()), n,
-                                                      static_cast<long long*>(buf.p));
+                                                      buf.get());
   EMBER_CUDA_CHECK(cudaGetLastError());
-  EMBER_CUDA_CHECK(cudaMemcpy(host, buf.p, sizeof(host), cudaMemcpyDeviceToHost));
+  EMBER_CUDA_CHECK(cudaMemcpy(host, buf.get(), sizeof(host), cudaMemcpyDeviceToHost));
   return {static_cast<int64_t>(host[0]), static_cast<int64_t>(host[1])};
 }
 

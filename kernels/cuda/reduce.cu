@@ -372,22 +372,9 @@ Split plan_split(int64_t natural_blocks, int block_threads, int lanes, int64_t r
   return {static_cast<int>((reduced + chunk - 1) / chunk), chunk};
 }
 
-// The states of pass 1, from the caching allocator; back to the cache when the scope ends.
+// The states of pass 1 (a DeviceBuffer: back to the cache when the launching scope ends).
 template <class State>
-class Partials {
- public:
-  explicit Partials(int64_t count)
-      : bytes_(static_cast<size_t>(count) * sizeof(State)),
-        ptr_(static_cast<State*>(ember::cuda::caching_allocate(bytes_))) {}
-  ~Partials() { ember::cuda::caching_release(ptr_, bytes_); }
-  Partials(const Partials&) = delete;
-  Partials& operator=(const Partials&) = delete;
-  State* get() const { return ptr_; }
-
- private:
-  size_t bytes_;
-  State* ptr_;
-};
+using Partials = ember::cuda::DeviceBuffer<State>;
 
 // Pass 2 (see the NOTE); outputs > 0.
 template <class T, class Op>
@@ -424,7 +411,7 @@ void launch_last(const Op& op, const T* in, T* out, int64_t* idx, int64_t outer,
     return;
   }
   // Block b: row b / chunks, range b % chunks; its state lands in partials[b] ([outer, chunks]).
-  Partials<State> partials(outer * split.chunks);
+  Partials<State> partials(static_cast<size_t>(outer * split.chunks));
   reduce_last_kernel<T, Op, false><<<static_cast<unsigned>(outer * split.chunks), kRowBlock, 0, stream>>>(
       op, in, out, idx, partials.get(), outer, inner, split.chunks, split.chunk);
   EMBER_CUDA_CHECK(cudaGetLastError());
@@ -450,7 +437,7 @@ void launch_first(const Op& op, const T* in, T* out, int64_t* idx, int64_t outer
     return;
   }
   // grid.y = chunks <= kSplitThreads / kFirstBlock = 256; the states are [chunks, inner].
-  Partials<State> partials(split.chunks * inner);
+  Partials<State> partials(static_cast<size_t>(split.chunks * inner));
   const dim3 grid(static_cast<unsigned>(column_blocks), static_cast<unsigned>(split.chunks));
   reduce_first_kernel<T, Op>
       <<<grid, block, 0, stream>>>(op, in, out, idx, partials.get(), outer, inner, split.chunk);
