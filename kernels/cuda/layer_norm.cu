@@ -297,14 +297,6 @@ __global__ void column_finish_kernel(const T* part_w, const T* part_b, T* dw, T*
 
 // ---- dispatch ----------------------------------------------------------------------------------
 
-// Rows go in grid.x (at most 2^31 - 1 blocks), the column index in int. The long-row kernels
-// step that index by blockDim.x past the last column, so cols stays a block's width below
-// INT32_MAX (as in softmax.cu: c + blockDim.x must not overflow).
-void check_sizes(const char* op, int64_t rows, int64_t cols) {
-  EMBER_CHECK(rows >= 0 && cols >= 0, op, "negative size: rows=", rows, " cols=", cols);
-  EMBER_CHECK(cols <= INT32_MAX - kLongThreads && rows <= INT32_MAX, op, "too large: rows=", rows, " cols=", cols);
-}
-
 template <class T>
 void forward_any(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t cols, double eps,
                  cudaStream_t stream) {

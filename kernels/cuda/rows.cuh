@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "tensor/error.h"
+
 namespace ember::kernels::cuda::rows {
 
 constexpr int kWarpRowsPerBlock = 4;  // warp-per-row blocks: 128 threads
@@ -70,6 +72,15 @@ bool dispatch_cached(int64_t rows, int cols, Launch&& launch) {
     return true;
   }
   return false;
+}
+
+// Sizes checked once per call: rows go in grid.x (up to 2^31 - 1), cols in int. The long-row
+// kernels step an int column index by blockDim.x past the last column, so cols stays a
+// block's width below INT32_MAX (c + blockDim.x must not overflow). True when there is work.
+inline bool check_sizes(const char* op, int64_t rows, int64_t cols) {
+  EMBER_CHECK(rows >= 0 && cols >= 0, op, "negative size: rows=", rows, " cols=", cols);
+  EMBER_CHECK(cols <= INT32_MAX - kLongThreads && rows <= INT32_MAX, op, "too large: rows=", rows, " cols=", cols);
+  return rows > 0 && cols > 0;
 }
 
 }  // namespace ember::kernels::cuda::rows

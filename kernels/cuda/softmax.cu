@@ -181,18 +181,9 @@ __global__ void __launch_bounds__(kLongThreads)
 
 // ---- dispatch ----------------------------------------------------------------------------------
 
-// Sizes checked once for forward and backward: rows go in grid.x (up to 2^31 - 1), cols in int.
-// The long kernels step an int column index by blockDim.x past the last column, so cols stays
-// a block's width below INT32_MAX (c + blockDim.x must not overflow).
-bool check_rows(const char* op, int64_t rows, int64_t cols) {
-  EMBER_CHECK(rows >= 0 && cols >= 0, op, "negative size: rows=", rows, " cols=", cols);
-  EMBER_CHECK(cols <= INT32_MAX - kLongThreads && rows <= INT32_MAX, op, "too large: rows=", rows, " cols=", cols);
-  return rows > 0 && cols > 0;
-}
-
 template <class T>
 void softmax_any(const T* in, T* out, int64_t rows, int64_t cols, bool log, cudaStream_t stream) {
-  if (!check_rows("softmax", rows, cols)) return;
+  if (!check_sizes("softmax", rows, cols)) return;
   const int n = static_cast<int>(cols);
   const bool cached = dispatch_cached(rows, n, [&](auto per, auto warp, unsigned grid, int threads) {
     softmax_cached_kernel<T, decltype(per)::value, decltype(warp)::value>
@@ -205,7 +196,7 @@ void softmax_any(const T* in, T* out, int64_t rows, int64_t cols, bool log, cuda
 template <class T>
 void softmax_backward_any(const T* grad_out, const T* out, T* grad_in, int64_t rows, int64_t cols, bool log,
                           cudaStream_t stream) {
-  if (!check_rows("softmax_backward", rows, cols)) return;
+  if (!check_sizes("softmax_backward", rows, cols)) return;
   const int n = static_cast<int>(cols);
   const bool cached = dispatch_cached(rows, n, [&](auto per, auto warp, unsigned grid, int threads) {
     softmax_backward_cached_kernel<T, decltype(per)::value, decltype(warp)::value>
