@@ -30,6 +30,23 @@ inline std::string str(const Shape& s) {
 /// Values of a tensor on any device, in logical order (test::values reads host memory).
 inline std::vector<double> host_values(const Tensor& t) { return values(t.cpu()); }
 
+/// The usual tolerance of a GPU result against the CPU's: float32 1e-5, float64 1e-12, other
+/// dtypes exact.
+inline double default_tol(ScalarType t) { return t == kFloat32 ? 1e-5 : (t == kFloat64 ? 1e-12 : 0); }
+
+/// A GPU result against the CPU's: both defined, the GPU's on the GPU, the same sizes and
+/// dtype, every value within atol + rtol * |want| (NaN matching NaN). The CUDA test files'
+/// own check helpers are this with their tolerances.
+inline void check_gpu_cpu(const Tensor& gpu, const Tensor& cpu, double atol, double rtol, const std::string& what) {
+  INFO(what);
+  REQUIRE(gpu.defined());
+  REQUIRE(cpu.defined());
+  REQUIRE(gpu.device() == kGpu);
+  REQUIRE(gpu.sizes() == cpu.sizes());
+  REQUIRE(gpu.dtype() == cpu.dtype());
+  check_close(host_values(gpu), values(cpu), atol, rtol, what);
+}
+
 /// A tensor that claims to live on cuda:0 but wraps host memory. Enough for the checks that
 /// throw before any kernel or copy reads the data, so they run without a GPU; never let a
 /// kernel see it.

@@ -59,12 +59,8 @@ std::vector<Pair> pairs(const Shape& s, double lo, double hi, ScalarType dtype) 
 /// not bit-equal; the tolerance allows a few ulp through composite formulas (gelu, silu) while
 /// any indexing slip shows as a gross error. Integers and bools must match exactly.
 void check_same(const Tensor& gpu, const Tensor& cpu, const std::string& what) {
-  INFO(what);
-  REQUIRE(gpu.device() == kGpu);
-  REQUIRE(gpu.sizes() == cpu.sizes());
-  REQUIRE(gpu.dtype() == cpu.dtype());
-  const double tol = cpu.dtype() == kFloat32 ? 1e-5 : (cpu.dtype() == kFloat64 ? 1e-12 : 0);
-  test::check_close(host_values(gpu), test::values(cpu), tol, tol, what);
+  const double tol = test::default_tol(cpu.dtype());
+  test::check_gpu_cpu(gpu, cpu, tol, tol, what);
 }
 
 // Odd sizes leave tails for the vectorized path; 1000 x 3 is big enough for several blocks.

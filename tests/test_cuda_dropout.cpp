@@ -18,11 +18,7 @@ namespace {
 
 /// Same sizes and dtype, the GPU's on the GPU, every value identical (NaN matching NaN).
 void check_identical(const Tensor& gpu, const Tensor& cpu, const std::string& what) {
-  INFO(what);
-  CHECK(gpu.device() == kGpu);
-  REQUIRE(gpu.sizes() == cpu.sizes());
-  REQUIRE(gpu.dtype() == cpu.dtype());
-  test::check_close(test::host_values(gpu), test::values(cpu), 0, 0, what);
+  test::check_gpu_cpu(gpu, cpu, 0, 0, what);
 }
 
 Tensor composed_dropout(const Tensor& x, double p) {

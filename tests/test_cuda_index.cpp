@@ -22,14 +22,8 @@ namespace {
 
 /// Same sizes, dtype and values (within tol; exact for integers), the GPU's on the GPU.
 void check_same(const Tensor& gpu, const Tensor& cpu, const std::string& what, double tol = -1) {
-  INFO(what);
-  REQUIRE(gpu.defined());
-  REQUIRE(cpu.defined());
-  CHECK(gpu.device() == kGpu);
-  REQUIRE(gpu.sizes() == cpu.sizes());
-  REQUIRE(gpu.dtype() == cpu.dtype());
-  if (tol < 0) tol = cpu.dtype() == kFloat32 ? 1e-5 : (cpu.dtype() == kFloat64 ? 1e-12 : 0);
-  test::check_close(test::values(gpu.cpu()), test::values(cpu), tol, tol, what);
+  if (tol < 0) tol = test::default_tol(cpu.dtype());
+  test::check_gpu_cpu(gpu, cpu, tol, tol, what);
 }
 
 /// Random int64 values in [0, hi) of the given shape (repeats likely when hi is small).

@@ -52,11 +52,7 @@ using Fn = std::function<Tensor(const Tensor&)>;
 
 /// Checks a GPU result against the CPU one: same sizes and dtype, on the GPU, values within tol.
 void check_same(const Tensor& gpu, const Tensor& cpu, double tol, const std::string& what) {
-  INFO(what);
-  REQUIRE(gpu.device() == kGpu);
-  REQUIRE(gpu.sizes() == cpu.sizes());
-  REQUIRE(gpu.dtype() == cpu.dtype());
-  test::check_close(host_values(gpu), test::values(cpu), tol, tol, what);
+  test::check_gpu_cpu(gpu, cpu, tol, tol, what);
 }
 
 /// Runs fn on a view (layout l, shape s) of random values on the CPU and of the same values

@@ -46,11 +46,7 @@ const int64_t kBigN = (int64_t{1} << 24) + 3;
 bool is_f32(const Tensor& t) { return t.dtype() == kFloat32; }
 
 void check_values(const Tensor& gpu, const Tensor& cpu, double atol, double rtol, const std::string& what) {
-  INFO(what);
-  REQUIRE(gpu.device() == kGpu);
-  REQUIRE(gpu.sizes() == cpu.sizes());
-  REQUIRE(gpu.dtype() == cpu.dtype());
-  test::check_close(host_values(gpu), test::values(cpu), atol, rtol, what);
+  test::check_gpu_cpu(gpu, cpu, atol, rtol, what);
 }
 
 void check_exact(const Tensor& gpu, const Tensor& cpu, const std::string& what) { check_values(gpu, cpu, 0, 0, what); }
